@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Full check, as CI runs it (.ci/run): format, clippy, build + migrations
+# (twice), sqlx offline data up to date, tests. Extra arguments go to the
+# test binaries (after `cargo test ... --`).
+# With CI=true, the local PostgreSQL/Redis that this run started are stopped
+# at exit; set HOITHI_KEEP_SERVICES=1 to keep them (or =0 to always stop).
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/services.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
+root="$(hoithi_root)"
+cd "$root"
+start=$SECONDS
+
+step() { printf '\n==== [%s] %s ====\n' "$1" "$2" >&2; }
+
+hoithi_setup
+export HOITHI_JWT_SECRET  # set by hoithi_setup (48 random bytes, base64)
+
+keep="${HOITHI_KEEP_SERVICES:-}"
+if [[ -z "$keep" ]]; then
+    if [[ "${CI:-}" == true ]]; then keep=0; else keep=1; fi
+fi
+if [[ "$keep" == 0 ]]; then
+    stop_started() {
+        # Only what this run started itself; services it reused stay up.
+        if [[ "$HOITHI_PG_STARTED" == 1 || "$HOITHI_REDIS_STARTED" == 1 ]]; then
+            hoithi_stop || true
+        fi
+    }
+    trap stop_started EXIT
+fi
+
+ensure_sqlx_cli() {
+    if ! cargo sqlx --version >/dev/null 2>&1; then
+        hoithi_log "installing sqlx-cli"
+        cargo install sqlx-cli --version '~0.8.6' --no-default-features \
+            --features postgres,rustls --locked
+    fi
+}
+
+step 1/5 "cargo fmt --check"
+cargo fmt --all -- --check
+
+step 2/5 "cargo clippy (-D warnings)"
+SQLX_OFFLINE=true cargo clippy --all-targets --locked -- -D warnings
+
+step 3/5 "build + migrate (twice)"
+SQLX_OFFLINE=true cargo build --locked --all-targets
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/hoithi"
+"$bin" migrate
+"$bin" migrate
+
+step 4/5 "sqlx offline query data (.sqlx) is current"
+if [[ -d "$root/.sqlx" ]]; then
+    ensure_sqlx_cli
+    env -u SQLX_OFFLINE cargo sqlx prepare --check -- --all-targets
+else
+    hoithi_log "NOTICE: no .sqlx directory yet; skipping 'cargo sqlx prepare --check' (run scripts/sqlx-prepare.sh)"
+fi
+
+step 5/5 "cargo test"
+test_log="$(mktemp)"
+set +e
+SQLX_OFFLINE=true cargo test --locked --all-targets -- "$@" 2>&1 | tee "$test_log"
+test_status=${PIPESTATUS[0]}
+set -e
+# One total over every test binary, as the last line.
+summary="$(awk '/^test result:/ {
+        for (i = 2; i <= NF; i++) {
+            if ($i ~ /^passed;/) p += $(i - 1)
+            if ($i ~ /^failed;/) f += $(i - 1)
+        }
+    } END { printf "%d passed, %d failed", p, f }' "$test_log")"
+rm -f "$test_log"
+if [[ "$test_status" != 0 ]]; then
+    printf '\n==== tests FAILED after %ss ====\ntests: %s\n' "$((SECONDS - start))" "$summary"
+    exit "$test_status"
+fi
+
+printf '\n==== all checks passed in %ss ====\ntests: %s\n' "$((SECONDS - start))" "$summary"

@@ -1,0 +1,211 @@
+//! Request extractors whose failures are problem+json: a JSON body that names the bad field,
+//! and the handlers that make actix's own query and path extractors answer the same way.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The body limit for JSON unless a route sets its own `JsonLimit`.
+pub const DEFAULT_JSON_LIMIT: usize = 1024 * 1024;
+
+/// Per-route body limit: `web::resource(..).app_data(JsonLimit(64 * 1024))`.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(pub usize);
+
+/// A JSON request body. Unlike `actix_web::web::Json` it tells the client which field is
+/// wrong (`errors: {"prizes[1].count": ["invalid type: …"]}`), answers 400 for malformed
+/// JSON, 413 above the limit and 415 for another content type.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<JsonLimit>()
+            .map_or(DEFAULT_JSON_LIMIT, |l| l.0);
+        let content_type_ok = is_json_content_type(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                });
+            }
+            if declared_length.is_some_and(|len| len > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = Vec::with_capacity(declared_length.unwrap_or(0).min(limit));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request(
+                        "body_unreadable",
+                        format!("reading the body failed: {e}"),
+                    )
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    let Ok(Some(mime)) = req.mime_type() else {
+        return false;
+    };
+    mime.type_() == "application"
+        && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+}
+
+/// Parses a JSON document into `T`: syntax errors are 400 `malformed_json`; a document of
+/// the wrong shape is 422 with the path of the offending field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() {
+            let (field, message) = field_and_message(&path, &inner.to_string());
+            ApiError::invalid_field(field, message)
+        } else {
+            ApiError::bad_request(
+                "malformed_json",
+                format!("the body is not valid JSON: {inner}"),
+            )
+        }
+    })?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    Ok(value)
+}
+
+/// serde reports a missing field at its parent's path; name the field itself.
+fn field_and_message(path: &str, message: &str) -> (String, String) {
+    // serde_json appends " at line L column C"; the client has the field name instead.
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    let parent = if path == "." { "" } else { path };
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let field = match (missing, parent.is_empty()) {
+        (Some(name), true) => name.to_owned(),
+        (Some(name), false) => format!("{parent}.{name}"),
+        (None, true) => "body".to_owned(),
+        (None, false) => parent.to_owned(),
+    };
+    (field, message)
+}
+
+/// For `web::QueryConfig::error_handler`: a bad query string is 400 naming the problem.
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", format!("invalid query string: {err}")).into()
+}
+
+/// For `web::PathConfig::error_handler`: a path segment that cannot be an id names nothing
+/// that exists, so it is a 404 like any other absent object.
+pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound {
+        detail: "no such object".to_owned(),
+    }
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Round {
+        number: u16,
+        prizes: Vec<Prize>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Prize {
+        name: String,
+        count: u32,
+    }
+
+    fn field_errors(err: ApiError) -> BTreeMap<String, Vec<String>> {
+        match err {
+            ApiError::Validation { errors } => errors,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        let err = parse_json::<Round>(b"{\"number\": ").unwrap_err();
+        assert_eq!(err.code(), "malformed_json");
+    }
+
+    #[test]
+    fn trailing_garbage_is_a_bad_request() {
+        let err = parse_json::<Round>(br#"{"number": 1, "prizes": []} x"#).unwrap_err();
+        assert_eq!(err.code(), "malformed_json");
+    }
+
+    #[test]
+    fn wrong_type_deep_inside_names_the_field_path() {
+        let err = parse_json::<Round>(r#"{"number": 1, "prizes": [{"name": "Nhất", "count": 1}, {"name": "Nhì", "count": "two"}]}"#.as_bytes())
+            .unwrap_err();
+        let errors = field_errors(err);
+        assert!(errors.contains_key("prizes[1].count"), "{errors:?}");
+    }
+
+    #[test]
+    fn missing_field_is_named_itself() {
+        let errors = field_errors(parse_json::<Round>(br#"{"prizes": []}"#).unwrap_err());
+        assert_eq!(errors["number"], vec!["missing field `number`".to_owned()]);
+        let errors = field_errors(
+            parse_json::<Round>(br#"{"number": 1, "prizes": [{"name": "Ba"}]}"#).unwrap_err(),
+        );
+        assert!(errors.contains_key("prizes[0].count"), "{errors:?}");
+    }
+
+    #[test]
+    fn unknown_field_is_named_itself() {
+        let errors = field_errors(
+            parse_json::<Round>(br#"{"number": 1, "prizes": [], "role": "admin"}"#).unwrap_err(),
+        );
+        assert!(errors.contains_key("role"), "{errors:?}");
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_not_overflowing_the_stack() {
+        let body = "[".repeat(100_000);
+        let err = parse_json::<serde_json::Value>(body.as_bytes()).unwrap_err();
+        assert_eq!(err.code(), "malformed_json");
+    }
+}

@@ -1,0 +1,30 @@
+//! hoithi — an online multiple-choice contest engine in weekly rounds.
+//!
+//! Module map:
+//! - [`cli`]: the `hoithi` command line (`serve`, `migrate`).
+//! - [`config`]: `Settings` from the environment.
+//! - [`startup`]: `Application::build` binds and assembles the server.
+//! - [`telemetry`]: JSON logs and request ids.
+//! - [`metrics`]: Prometheus counters and histograms.
+//! - [`error`]: `ApiError` → problem+json, the one place status codes are chosen.
+//! - [`extract`]: request extractors whose failures are problem+json.
+//! - [`db`]: the PostgreSQL pool and migrations.
+//! - [`kv`]: Redis with the key prefix.
+//! - [`state`]: what handlers share.
+//! - [`openapi`]: the OpenAPI document.
+//! - [`domain`]: parsed types and pure contest rules; no I/O.
+//! - [`service`]: health, readiness, metrics, echo.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod kv;
+pub mod metrics;
+pub mod openapi;
+pub mod service;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,147 @@
+//! `Application::build` binds the listeners and assembles the server; `run_until_stopped`
+//! serves until SIGTERM/SIGINT, then finishes in-flight requests and returns.
+
+use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{ErrorHandlers, Next, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use futures_util::FutureExt;
+use sqlx::PgPool;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::error::{self, ApiError};
+use crate::kv::Redis;
+use crate::metrics::{self, Metrics};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::{db, extract, service, telemetry};
+
+pub struct Application {
+    port: u16,
+    admin_port: Option<u16>,
+    server: Server,
+}
+
+impl Application {
+    /// Connects lazily to PostgreSQL and Redis (neither has to be up yet), binds
+    /// `HOITHI_LISTEN` (port 0 picks a free port) and builds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect_lazy(&settings.database)?;
+        let redis = Redis::connect_lazy(&settings.redis)?;
+        Self::build_with(settings, db, redis)
+    }
+
+    pub fn build_with(settings: Settings, db: PgPool, redis: Redis) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding HOITHI_LISTEN={}", settings.listen))?;
+        let port = listener
+            .local_addr()
+            .context("reading the bound address")?
+            .port();
+        let admin_listener = settings
+            .admin_listen
+            .as_deref()
+            .map(|addr| {
+                TcpListener::bind(addr)
+                    .with_context(|| format!("binding HOITHI_ADMIN_LISTEN={addr}"))
+            })
+            .transpose()?;
+        let admin_addr = admin_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .context("reading the admin address")?;
+
+        let state = web::Data::new(AppState {
+            db,
+            redis,
+            admin_addr,
+        });
+        let metrics = web::Data::new(Metrics::new()?);
+        let openapi = ApiDoc::openapi();
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+                .app_data(web::PathConfig::default().error_handler(extract::path_error))
+                // Innermost first: the last `wrap` sees the request first.
+                .wrap(ErrorHandlers::new().default_handler(error::problem_for_framework_errors))
+                .wrap(from_fn(catch_panic))
+                .wrap(from_fn(metrics::track))
+                .wrap(from_fn(telemetry::request_id_header))
+                .wrap(TracingLogger::default())
+                .configure(service::routes::configure)
+                .route("/docs", web::get().to(docs_redirect))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
+                .default_service(web::to(error::unknown_route))
+        })
+        .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)
+        .context("listening")?;
+        let admin_port = admin_addr.map(|a| a.port());
+        if let Some(admin) = admin_listener {
+            server = server
+                .listen(admin)
+                .context("listening on the admin address")?;
+        }
+        tracing::info!(port, admin_port, "hoithi listening");
+        Ok(Self {
+            port,
+            admin_port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin_port
+    }
+
+    /// Stops the server from elsewhere (tests); SIGTERM and SIGINT do the same.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
+/// A panic in a handler answers 500 problem+json and is logged, instead of dropping the
+/// connection without a word. It answers with an error rather than a response because the
+/// request cannot be kept (routing needs it unshared).
+async fn catch_panic(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(ApiError::from(anyhow::anyhow!("handler panicked: {message}")).into())
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The integration tests: one binary, each test against the real server with its own
+//! PostgreSQL database and Redis key prefix (see `helpers.rs`).
+
+mod helpers;
+
+mod cli;
+mod problems;
+mod schema;
+mod service;
+mod shutdown;

@@ -1,0 +1,167 @@
+//! Every error is problem+json: unknown routes, wrong methods, malformed JSON, oversized
+//! bodies, wrong content types.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::helpers::{assert_problem, spawn_app};
+
+#[tokio::test]
+async fn unknown_route_is_a_404_problem() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/api/v1/no-such-thing").await, 404, "not_found").await;
+    assert_problem(app.get("/").await, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn wrong_method_is_a_405_problem() {
+    let app = spawn_app().await;
+    let response = app
+        .api
+        .post(app.url("/healthz"))
+        .send()
+        .await
+        .expect("POST");
+    assert_problem(response, 405, "method_not_allowed").await;
+    let response = app
+        .api
+        .get(app.url("/api/v1/echo"))
+        .send()
+        .await
+        .expect("GET");
+    assert_problem(response, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_problem() {
+    let app = spawn_app().await;
+    for body in ["{\"a\": ", "not json", "{\"a\": 1} trailing", ""] {
+        let response = app
+            .api
+            .post(app.url("/api/v1/echo"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        assert_problem(response, 400, "malformed_json").await;
+    }
+}
+
+#[tokio::test]
+async fn json_nested_too_deep_is_a_400_problem_not_a_crash() {
+    let app = spawn_app().await;
+    let body = "[".repeat(50_000) + &"]".repeat(50_000);
+    let response = app
+        .api
+        .post(app.url("/api/v1/echo"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_problem(response, 400, "malformed_json").await;
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_a_415_problem() {
+    let app = spawn_app().await;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let mut request = app.api.post(app.url("/api/v1/echo")).body("{\"a\": 1}");
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let response = request.send().await.expect("POST");
+        assert_problem(response, 415, "unsupported_media_type").await;
+    }
+}
+
+#[tokio::test]
+async fn json_with_charset_and_vendor_types_is_accepted() {
+    let app = spawn_app().await;
+    for content_type in [
+        "application/json; charset=utf-8",
+        "application/merge-patch+json",
+    ] {
+        let response = app
+            .api
+            .post(app.url("/api/v1/echo"))
+            .header("content-type", content_type)
+            .body("{\"a\": 1}")
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status().as_u16(), 200, "{content_type}");
+    }
+}
+
+#[tokio::test]
+async fn body_over_one_mebibyte_is_a_413_problem() {
+    let app = spawn_app().await;
+    // Just over the limit, declared with Content-Length: refused before it is read.
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(1024 * 1024));
+    let response = app
+        .api
+        .post(app.url("/api/v1/echo"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_problem(response, 413, "payload_too_large").await;
+
+    // Just under it is fine.
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(1000 * 1000));
+    let response = app
+        .api
+        .post(app.url("/api/v1/echo"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_limit_is_a_413_problem() {
+    let app = spawn_app().await;
+    let port = app.port;
+    // Chunked transfer has no Content-Length: the limit is enforced while reading.
+    let head = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        write!(
+            stream,
+            "POST /api/v1/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        .expect("write head");
+        let chunk = vec![b' '; 64 * 1024];
+        for _ in 0..20 {
+            // The server may answer and close before all chunks are sent.
+            if write!(stream, "{:x}\r\n", chunk.len()).is_err()
+                || stream.write_all(&chunk).is_err()
+                || stream.write_all(b"\r\n").is_err()
+            {
+                break;
+            }
+        }
+        let mut buf = vec![0; 4096];
+        let n = stream.read(&mut buf).expect("read");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .expect("client thread");
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{head}"
+    );
+}

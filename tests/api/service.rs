@@ -1,0 +1,221 @@
+//! Liveness, readiness, metrics, the OpenAPI document and the docs.
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let first = app.get("/healthz").await;
+    let second = app.get("/no-such-route").await;
+    let id = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .expect("x-request-id header")
+    };
+    let (a, b) = (id(&first), id(&second));
+    assert!(uuid::Uuid::parse_str(&a).is_ok(), "{a}");
+    assert_ne!(a, b);
+}
+
+#[tokio::test]
+async fn readyz_is_ok_when_postgres_and_redis_answer() {
+    let app = spawn_app().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert_eq!(body["checks"]["redis"], "ok");
+}
+
+#[tokio::test]
+async fn server_starts_and_stays_up_with_redis_unreachable() {
+    // Nothing listens on port 1: Redis is down at boot.
+    let app = spawn_app_with(|env| {
+        env.insert("REDIS_URL".into(), "redis://127.0.0.1:1/".into());
+    })
+    .await;
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    for _ in 0..2 {
+        let response = app.get("/readyz").await;
+        assert!(
+            response.headers().contains_key("retry-after"),
+            "503 must say when to retry"
+        );
+        let body = assert_problem(response, 503, "dependency_unavailable").await;
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(
+            detail.contains("redis unavailable") && detail.contains("postgres ok"),
+            "{detail}"
+        );
+    }
+    assert_eq!(
+        app.get("/healthz").await.status().as_u16(),
+        200,
+        "still serving"
+    );
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_postgres_is_unreachable() {
+    let app = spawn_app_with(|env| {
+        env.insert(
+            "DATABASE_URL".into(),
+            "postgres://postgres@127.0.0.1:1/nothing".into(),
+        );
+    })
+    .await;
+    let response = app.get("/readyz").await;
+    assert_eq!(
+        response.headers().get("retry-after").expect("Retry-After"),
+        "5"
+    );
+    let body = assert_problem(response, 503, "dependency_unavailable").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("postgres unavailable")
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern_and_status() {
+    let app = spawn_app().await;
+    app.get("/healthz").await;
+    app.get("/healthz").await;
+    app.get("/no/such/route/42").await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ASCII")
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.expect("text");
+    assert!(
+        text.contains(
+            r#"hoithi_http_requests_total{method="GET",route="/healthz",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"hoithi_http_requests_total{method="GET",route="<unmatched>",status="404"} 1"#
+        ),
+        "unknown paths share one label: {text}"
+    );
+    assert!(
+        text.contains("hoithi_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("hoithi_db_pool_max_connections 5"), "{text}");
+    assert!(text.contains("hoithi_db_pool_connections"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_are_refused_to_requests_relayed_by_a_proxy() {
+    let app = spawn_app().await;
+    let response = app
+        .api
+        .get(app.url("/metrics"))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .expect("GET");
+    assert_problem(response, 403, "metrics_forbidden").await;
+}
+
+#[tokio::test]
+async fn metrics_are_open_on_the_admin_listener() {
+    let app = spawn_app_with(|env| {
+        env.insert("HOITHI_ADMIN_LISTEN".into(), "127.0.0.1:0".into());
+    })
+    .await;
+    let admin_port = app.admin_port.expect("admin listener bound");
+    assert_ne!(admin_port, app.port);
+    let response = app
+        .api
+        .get(format!("http://127.0.0.1:{admin_port}/metrics"))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_endpoint() {
+    let app = spawn_app().await;
+    let response = app.get("/api/openapi.json").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let doc: serde_json::Value = response.json().await.expect("JSON");
+    assert!(
+        doc["openapi"].as_str().expect("version").starts_with("3."),
+        "{doc}"
+    );
+    for path in ["/healthz", "/readyz", "/metrics", "/api/v1/echo"] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("Problem").is_some());
+}
+
+#[tokio::test]
+async fn docs_are_served() {
+    let app = spawn_app().await;
+    let redirect = app.get("/docs").await;
+    assert_eq!(redirect.status().as_u16(), 308);
+    assert_eq!(redirect.headers()["location"], "/docs/");
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("text");
+    assert!(html.contains("swagger"), "{html}");
+    let config = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(config.status().as_u16(), 200);
+    assert!(
+        config
+            .text()
+            .await
+            .expect("text")
+            .contains("/api/openapi.json")
+    );
+}
+
+#[tokio::test]
+async fn echo_answers_the_body_with_the_server_time() {
+    let app = spawn_app().await;
+    let before = chrono::Utc::now();
+    let response = app
+        .api
+        .post(app.url("/api/v1/echo"))
+        .json(&serde_json::json!({"họ_tên": "Nguyễn Thị Hoà", "n": [1, 2]}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body["echo"]["họ_tên"], "Nguyễn Thị Hoà",
+        "Vietnamese round-trips unchanged"
+    );
+    let server_time: chrono::DateTime<chrono::Utc> = body["server_time"]
+        .as_str()
+        .expect("server_time")
+        .parse()
+        .expect("RFC 3339");
+    assert!(server_time >= before - chrono::Duration::seconds(5));
+}
