@@ -12,6 +12,8 @@
 //! | `HOITHI_DB_ACQUIRE_TIMEOUT_MS` | `3000` | how long a request waits for a pool connection |
 //! | `HOITHI_WORKERS` | CPU count | HTTP worker threads |
 //! | `HOITHI_SHUTDOWN_TIMEOUT_SECONDS` | `30` | how long SIGTERM waits for in-flight requests |
+//! | `HOITHI_PASSWORD_HASH_CONCURRENCY` | CPU count | password hashes computed at once |
+//! | `HOITHI_TRUST_FORWARDED_FOR` | `false` | take the client address from `X-Forwarded-For` (only behind a proxy you run) |
 //! | `RUST_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     pub workers: usize,
     pub shutdown_timeout: Duration,
+    pub password_hash_concurrency: usize,
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +96,13 @@ impl Settings {
                 30,
                 0..=3600,
             )?),
+            password_hash_concurrency: parse_or(
+                get,
+                "HOITHI_PASSWORD_HASH_CONCURRENCY",
+                default_workers,
+                1..=256,
+            )?,
+            trust_forwarded_for: parse_bool(get, "HOITHI_TRUST_FORWARDED_FOR")?,
         })
     }
 }
@@ -157,6 +168,17 @@ impl RedisSettings {
 
     pub fn url(&self) -> &str {
         self.url.expose_secret()
+    }
+}
+
+fn parse_bool(get: Lookup<'_>, name: &'static str) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            reason: format!("`{other}` is not true or false"),
+        }),
     }
 }
 

@@ -189,6 +189,11 @@ impl ResponseError for ApiError {
             }
         }
         let mut response = self.problem().into_response();
+        if matches!(self, Self::Unauthorized { .. }) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(seconds) = self.retry_after_seconds() {
             response
                 .headers_mut()

@@ -1,6 +1,8 @@
 //! hoithi — an online multiple-choice contest engine in weekly rounds.
 //!
 //! Module map:
+//! - [`auth`]: passwords, tokens, the `AuthUser` extractor, account endpoints.
+//! - [`rate_limit`]: Redis-backed rate limits shared by every instance.
 //! - [`cli`]: the `hoithi` command line (`serve`, `migrate`).
 //! - [`config`]: `Settings` from the environment.
 //! - [`startup`]: `Application::build` binds and assembles the server.
@@ -15,6 +17,7 @@
 //! - [`domain`]: parsed types and pure contest rules; no I/O.
 //! - [`service`]: health, readiness, metrics, echo.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -24,6 +27,7 @@ pub mod extract;
 pub mod kv;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod service;
 pub mod startup;
 pub mod state;

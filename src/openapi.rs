@@ -1,7 +1,9 @@
-//! The OpenAPI 3 document served at `/api/openapi.json`, and the docs UI at `/docs`.
+//! The OpenAPI document served at `/api/openapi.json`, and the docs UI at `/docs`.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
+use crate::auth::routes as auth;
 use crate::error::Problem;
 use crate::service::routes as service;
 
@@ -13,8 +15,31 @@ use crate::service::routes as service;
                        organisers author banks and rounds, judges finalize and export winners. \
                        Every error is `application/problem+json` with a stable `code`."
     ),
-    paths(service::healthz, service::readyz, service::metrics, service::echo),
-    components(schemas(Problem, service::Health, service::Readiness, service::Checks, service::Echo)),
-    tags((name = "service", description = "liveness, readiness, metrics, diagnostics"))
+    paths(
+        service::healthz, service::readyz, service::metrics, service::echo,
+        auth::register, auth::login, auth::refresh, auth::logout, auth::get_me, auth::patch_me,
+    ),
+    components(schemas(
+        Problem, service::Health, service::Readiness, service::Checks, service::Echo,
+        auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::TokenPair,
+        auth::Registered, auth::Member, auth::UnitRef, auth::ProfilePatch,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "service", description = "liveness, readiness, metrics, diagnostics"),
+        (name = "accounts", description = "registration, sessions, one's own profile"),
+    )
 )]
 pub struct ApiDoc;
+
+/// `Authorization: Bearer <access JWT>`, referred to as `bearer` by the paths.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
@@ -15,11 +16,13 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::{self, JwtKeys, PasswordHasher};
 use crate::config::Settings;
 use crate::error::{self, ApiError};
 use crate::kv::Redis;
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
+use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use crate::{db, extract, service, telemetry};
 
@@ -59,11 +62,17 @@ impl Application {
             .transpose()
             .context("reading the admin address")?;
 
+        let jwt = Arc::new(JwtKeys::new(&settings.jwt_secret));
         let state = web::Data::new(AppState {
             db,
+            rate_limiter: RateLimiter::new(redis.clone()),
             redis,
             admin_addr,
+            jwt: jwt.clone(),
+            hasher: PasswordHasher::new(settings.password_hash_concurrency),
+            trust_forwarded_for: settings.trust_forwarded_for,
         });
+        let jwt = web::Data::from(jwt);
         let metrics = web::Data::new(Metrics::new()?);
         let openapi = ApiDoc::openapi();
 
@@ -71,6 +80,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(jwt.clone())
                 .app_data(web::QueryConfig::default().error_handler(extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(extract::path_error))
                 // Innermost first: the last `wrap` sees the request first.
@@ -80,6 +90,7 @@ impl Application {
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::default())
                 .configure(service::routes::configure)
+                .configure(auth::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
                 .default_service(web::to(error::unknown_route))

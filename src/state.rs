@@ -2,13 +2,22 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
 
+use crate::auth::{JwtKeys, PasswordHasher};
 use crate::kv::Redis;
+use crate::rate_limit::RateLimiter;
 
 pub struct AppState {
     pub db: PgPool,
     pub redis: Redis,
     /// The admin listener's address, where `/metrics` is open to every client.
     pub admin_addr: Option<SocketAddr>,
+    pub jwt: Arc<JwtKeys>,
+    pub hasher: PasswordHasher,
+    pub rate_limiter: RateLimiter,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
+    pub trust_forwarded_for: bool,
 }

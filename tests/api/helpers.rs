@@ -14,6 +14,8 @@ use hoithi::startup::Application;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
+pub const MEMBER_PASSWORD: &str = "mật khẩu 123";
+pub const STAFF_PASSWORD: &str = "staff password 456";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
@@ -176,6 +178,77 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut HashMap<String, String>)
 }
 
 impl TestApp {
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST failed")
+    }
+
+    /// Registers a member and answers the 201 body (member and tokens).
+    pub async fn register(&self, phone: &str) -> serde_json::Value {
+        let response = self
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({"phone": phone, "full_name": "Trần Thị Lan", "password": MEMBER_PASSWORD}),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 201, "registering {phone}");
+        response.json().await.expect("JSON")
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"login": login, "password": password}),
+        )
+        .await
+    }
+
+    /// A staff account made the way the CLI makes them; answers its access token.
+    pub async fn staff(&self, role: &str, email: &str) -> String {
+        let hasher = hoithi::auth::PasswordHasher::new(1);
+        let password = hoithi::domain::Password::parse(STAFF_PASSWORD.to_owned()).expect("valid");
+        let hash = hasher.hash(&password).await.expect("hash");
+        sqlx::query("INSERT INTO accounts (id, role, email, full_name, password_hash) VALUES ($1, $2, $3, 'Ban tổ chức', $4)")
+            .bind(Uuid::now_v7())
+            .bind(role)
+            .bind(email)
+            .bind(hash)
+            .execute(&self.db.pool)
+            .await
+            .expect("inserting staff");
+        let response = self.login(email, STAFF_PASSWORD).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn get_with(&self, path: &str, token: &str) -> reqwest::Response {
+        self.api
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET failed")
+    }
+
+    /// Every Redis key under this test's prefix.
+    pub async fn redis_keys(&self) -> Vec<String> {
+        let client = redis::Client::open(redis_url()).expect("REDIS_URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connecting to Redis");
+        redis::cmd("KEYS")
+            .arg(format!("{}*", self.redis_prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
