@@ -1,10 +1,21 @@
-//! The `hoithi` command line: `serve`, `migrate`.
+//! The `hoithi` command line: `serve`, `migrate`, `user …` for staff accounts, and
+//! `units import`.
 
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use sqlx::PgPool;
+use uuid::Uuid;
 
+use crate::auth::PasswordHasher;
+use crate::auth::store::{self as accounts, NewAccount};
 use crate::config::{DatabaseSettings, Settings};
+use crate::domain::{Email, FullName, Password, Phone, Role};
+use crate::error::ApiError;
 use crate::startup::Application;
-use crate::{db, telemetry};
+use crate::{db, telemetry, units};
 
 #[derive(Debug, Parser)]
 #[command(name = "hoithi", version, about = "Online multiple-choice contest engine", long_about = None)]
@@ -19,12 +30,53 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations; running it again changes nothing.
     Migrate,
+    /// Staff accounts: organisers, judges, admins.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The organisation tree.
+    #[command(subcommand)]
+    Units(UnitsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// An e-mail address or a Vietnamese mobile number.
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (one line); required, so that it never
+        /// appears in the shell history or the process list.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List staff accounts (members are not listed).
+    List,
+    /// Change an account's role.
+    SetRole {
+        #[arg(long)]
+        login: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnitsCommand {
+    /// Import units from a CSV file (code,name,parent_code,member_count); updates in place.
+    Import { file: PathBuf },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
+        Command::User(command) => user(command).await,
+        Command::Units(UnitsCommand::Import { file }) => import_units(&file).await,
     }
 }
 
@@ -37,10 +89,15 @@ async fn serve() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn migrate() -> anyhow::Result<()> {
+/// A pool for the one-shot commands, which log only warnings (to stderr).
+async fn cli_pool() -> anyhow::Result<PgPool> {
     telemetry::init("warn", std::io::stderr);
     let settings = DatabaseSettings::from_env()?;
-    let pool = db::connect_lazy(&settings)?;
+    db::connect_lazy(&settings)
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    let pool = cli_pool().await?;
     db::migrate(&pool).await?;
     let latest = db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     println!(
@@ -48,5 +105,181 @@ async fn migrate() -> anyhow::Result<()> {
         db::MIGRATOR.iter().count()
     );
     pool.close().await;
+    Ok(())
+}
+
+/// A login as typed: an e-mail or a phone number, normalised as stored.
+enum Login {
+    Email(Email),
+    Phone(Phone),
+}
+
+fn parse_login(raw: &str) -> anyhow::Result<Login> {
+    if raw.contains('@') {
+        Email::parse(raw)
+            .map(Login::Email)
+            .map_err(|e| anyhow::anyhow!("--login `{raw}`: {e}"))
+    } else {
+        Phone::parse(raw)
+            .map(Login::Phone)
+            .map_err(|e| anyhow::anyhow!("--login `{raw}`: not an e-mail, and {e}"))
+    }
+}
+
+/// Client errors from the shared storage code, in the words of a command line.
+fn cli_error(err: ApiError) -> anyhow::Error {
+    match err {
+        ApiError::Unexpected(e) => e,
+        other => anyhow::anyhow!("{}", other.problem().detail),
+    }
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<()> {
+    let pool = cli_pool().await?;
+    match command {
+        UserCommand::Create {
+            role, login, name, ..
+        } => {
+            let login = parse_login(&login)?;
+            let name = FullName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_to_string(&mut line)
+                .context("reading the password from standard input")?;
+            let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned())
+                .map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            if role == Role::Member && matches!(login, Login::Email(_)) {
+                bail!("a member signs in by phone: give --login a phone number");
+            }
+            let hash = PasswordHasher::new(1)
+                .hash(&password)
+                .await
+                .map_err(cli_error)?;
+            let id = Uuid::now_v7();
+            let (phone, email) = match &login {
+                Login::Phone(p) => (Some(p.as_str()), None),
+                Login::Email(e) => (None, Some(e.as_str())),
+            };
+            let mut tx = pool.begin().await.context("starting a transaction")?;
+            accounts::insert_account(
+                &mut *tx,
+                &NewAccount {
+                    id,
+                    role,
+                    phone,
+                    email,
+                    full_name: name.as_str(),
+                    password_hash: &hash,
+                    birth_year: None,
+                    id_number: None,
+                    gender: None,
+                    address: None,
+                    unit_id: None,
+                },
+            )
+            .await
+            .map_err(cli_error)?;
+            audit_cli(
+                &mut tx,
+                "account.create",
+                id,
+                serde_json::json!({"role": role}),
+            )
+            .await?;
+            tx.commit().await.context("committing the account")?;
+            println!(
+                "created {role} {id} ({})",
+                phone.or(email).unwrap_or_default()
+            );
+        }
+        UserCommand::List => {
+            let rows = sqlx::query!(
+                "SELECT id, role, email, phone, full_name, created_at FROM accounts
+                 WHERE role <> 'member' ORDER BY role, created_at"
+            )
+            .fetch_all(&pool)
+            .await
+            .context("listing staff accounts")?;
+            println!("{:<36}  {:<9}  {:<32}  name", "id", "role", "login");
+            for r in &rows {
+                let login = r.email.as_deref().or(r.phone.as_deref()).unwrap_or("");
+                println!(
+                    "{:<36}  {:<9}  {:<32}  {}",
+                    r.id, r.role, login, r.full_name
+                );
+            }
+            println!("{} staff accounts", rows.len());
+        }
+        UserCommand::SetRole { login, role } => {
+            let (phone, email) = match parse_login(&login)? {
+                Login::Phone(p) => (Some(p.as_str().to_owned()), None),
+                Login::Email(e) => (None, Some(e.as_str().to_owned())),
+            };
+            let mut tx = pool.begin().await.context("starting a transaction")?;
+            let row = sqlx::query!(
+                r#"UPDATE accounts a SET role = $3, updated_at = now()
+                   FROM (SELECT id, role FROM accounts
+                         WHERE ($1::text IS NOT NULL AND phone = $1) OR ($2::text IS NOT NULL AND email = $2)
+                         FOR UPDATE) old
+                   WHERE a.id = old.id
+                   RETURNING a.id, old.role AS "old_role!""#,
+                phone,
+                email,
+                role.as_str()
+            )
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.constraint() == Some("accounts_member_has_phone") => {
+                    anyhow::anyhow!("a member must have a phone number; this account signs in by e-mail only")
+                }
+                _ => anyhow::Error::new(e).context("changing a role"),
+            })?
+            .with_context(|| format!("no account has the login `{login}`"))?;
+            audit_cli(
+                &mut tx,
+                "account.set_role",
+                row.id,
+                serde_json::json!({"from": row.old_role, "to": role}),
+            )
+            .await?;
+            tx.commit().await.context("committing the role change")?;
+            println!("{} is now {role} (was {})", row.id, row.old_role);
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+async fn audit_cli(
+    tx: &mut sqlx::PgConnection,
+    action: &str,
+    account: Uuid,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    sqlx::query!(
+        "INSERT INTO audit_log (actor_kind, action, object_id, details) VALUES ('cli', $1, $2, $3)",
+        action,
+        account.to_string(),
+        details
+    )
+    .execute(tx)
+    .await
+    .context("writing the audit log")?;
+    Ok(())
+}
+
+async fn import_units(file: &PathBuf) -> anyhow::Result<()> {
+    let pool = cli_pool().await?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let report = units::routes::import_csv(&pool, &bytes).await?;
+    pool.close().await;
+    if !report.errors.is_empty() {
+        for e in &report.errors {
+            eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+        }
+        bail!("{} errors; nothing was imported", report.errors.len());
+    }
+    println!("imported {} units from {}", report.imported, file.display());
     Ok(())
 }

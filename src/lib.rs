@@ -16,6 +16,7 @@
 //! - [`openapi`]: the OpenAPI document.
 //! - [`domain`]: parsed types and pure contest rules; no I/O.
 //! - [`service`]: health, readiness, metrics, echo.
+//! - [`units`]: the organisation tree: import, listing, roll-ups.
 
 pub mod auth;
 pub mod cli;
@@ -32,3 +33,4 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod units;

@@ -6,6 +6,8 @@ use utoipa::{Modify, OpenApi};
 use crate::auth::routes as auth;
 use crate::error::Problem;
 use crate::service::routes as service;
+use crate::units::import::LineError;
+use crate::units::routes as units;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,16 +20,19 @@ use crate::service::routes as service;
     paths(
         service::healthz, service::readyz, service::metrics, service::echo,
         auth::register, auth::login, auth::refresh, auth::logout, auth::get_me, auth::patch_me,
+        units::list_units, units::import_units,
     ),
     components(schemas(
         Problem, service::Health, service::Readiness, service::Checks, service::Echo,
         auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::TokenPair,
         auth::Registered, auth::Member, auth::UnitRef, auth::ProfilePatch,
+        units::Unit, units::UnitList, units::ImportReport, LineError,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "liveness, readiness, metrics, diagnostics"),
         (name = "accounts", description = "registration, sessions, one's own profile"),
+        (name = "units", description = "the organisation tree"),
     )
 )]
 pub struct ApiDoc;

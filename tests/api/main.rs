@@ -9,3 +9,4 @@ mod problems;
 mod schema;
 mod service;
 mod shutdown;
+mod units;
