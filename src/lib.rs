@@ -5,6 +5,7 @@
 //! - [`rate_limit`]: Redis-backed rate limits shared by every instance.
 //! - [`cli`]: the `hoithi` command line (`serve`, `migrate`).
 //! - [`config`]: `Settings` from the environment.
+//! - [`contests`]: contests and who may work on them.
 //! - [`startup`]: `Application::build` binds and assembles the server.
 //! - [`telemetry`]: JSON logs and request ids.
 //! - [`metrics`]: Prometheus counters and histograms.
@@ -21,6 +22,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod contests;
 pub mod db;
 pub mod domain;
 pub mod error;

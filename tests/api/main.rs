@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod cli;
+mod contest_access;
 mod problems;
 mod schema;
 mod service;

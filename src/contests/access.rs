@@ -1,0 +1,46 @@
+//! Who may work on a contest: organisers and judges see and change only the contests they
+//! created or were added to (`contest_staff`); admins all of them; members none.
+//!
+//! Answers follow api.md: a draft that is not yours is absent (404, its existence is not
+//! revealed); a published contest that is not yours is visible to all, so changing it is 403.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::domain::Role;
+use crate::error::ApiError;
+
+/// Checks that `user` is on the staff of `contest` (or an admin). Every contest endpoint
+/// that changes or reveals staff-only data calls this before anything else.
+#[tracing::instrument(skip(pool, user), fields(account_id = %user.id))]
+pub async fn require_contest_staff(
+    pool: &PgPool,
+    user: &AuthUser,
+    contest_id: Uuid,
+) -> Result<(), ApiError> {
+    user.require(&[Role::Organizer, Role::Judge])?;
+    let row = sqlx::query!(
+        r#"SELECT c.published_at IS NOT NULL AS "published!",
+                  (c.created_by = $2 OR EXISTS (
+                      SELECT 1 FROM contest_staff s WHERE s.contest_id = c.id AND s.account_id = $2
+                  )) AS "is_staff!"
+           FROM contests c WHERE c.id = $1"#,
+        contest_id,
+        user.id
+    )
+    .fetch_optional(pool)
+    .await
+    .context("checking contest staff")?;
+    match row {
+        None => Err(ApiError::not_found("contest")),
+        Some(_) if user.role == Role::Admin => Ok(()),
+        Some(r) if r.is_staff => Ok(()),
+        Some(r) if r.published => Err(ApiError::Forbidden {
+            code: "not_contest_staff",
+            detail: "you are not on this contest's staff".to_owned(),
+        }),
+        Some(_) => Err(ApiError::not_found("contest")),
+    }
+}
