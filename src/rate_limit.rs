@@ -67,25 +67,24 @@ impl RateLimiter {
 
     /// Counts one event; 429 with `Retry-After` once the subject is over the limit.
     pub async fn hit(&self, limit: Limit, subject: &str) -> Result<(), ApiError> {
-        match self.count(limit, subject, true).await {
-            Ok((n, ttl_ms)) if n > limit.max => Err(too_many(ttl_ms)),
-            Ok(_) => Ok(()),
-            Err(e) => {
-                tracing::warn!(
-                    error = format!("{e:#}"),
-                    limit = limit.name,
-                    "rate limit not checked: Redis unavailable"
-                );
-                Ok(())
-            }
-        }
+        self.enforce(limit, subject, true).await
     }
 
     /// 429 when the subject already used up the limit, without counting an event
     /// (failed logins are counted only once they have failed).
     pub async fn check(&self, limit: Limit, subject: &str) -> Result<(), ApiError> {
-        match self.count(limit, subject, false).await {
-            Ok((n, ttl_ms)) if n >= limit.max => Err(too_many(ttl_ms)),
+        self.enforce(limit, subject, false).await
+    }
+
+    async fn enforce(&self, limit: Limit, subject: &str, count_this: bool) -> Result<(), ApiError> {
+        // Counting this event, the count may reach `max`; only looking, it must stay below.
+        let allowed = if count_this {
+            limit.max
+        } else {
+            limit.max.saturating_sub(1)
+        };
+        match self.count(limit, subject, count_this).await {
+            Ok((n, ttl_ms)) if n > allowed => Err(too_many(ttl_ms)),
             Ok(_) => Ok(()),
             Err(e) => {
                 tracing::warn!(

@@ -5,7 +5,21 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app};
+
+async fn post_echo(
+    app: &TestApp,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    app.api
+        .post(app.url("/api/v1/echo"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST")
+}
 
 #[tokio::test]
 async fn unknown_route_is_a_404_problem() {
@@ -37,14 +51,7 @@ async fn wrong_method_is_a_405_problem() {
 async fn malformed_json_is_a_400_problem() {
     let app = spawn_app().await;
     for body in ["{\"a\": ", "not json", "{\"a\": 1} trailing", ""] {
-        let response = app
-            .api
-            .post(app.url("/api/v1/echo"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("POST");
+        let response = post_echo(&app, "application/json", body).await;
         assert_problem(response, 400, "malformed_json").await;
     }
 }
@@ -53,14 +60,7 @@ async fn malformed_json_is_a_400_problem() {
 async fn json_nested_too_deep_is_a_400_problem_not_a_crash() {
     let app = spawn_app().await;
     let body = "[".repeat(50_000) + &"]".repeat(50_000);
-    let response = app
-        .api
-        .post(app.url("/api/v1/echo"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
+    let response = post_echo(&app, "application/json", body).await;
     assert_problem(response, 400, "malformed_json").await;
     assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
 }
@@ -89,14 +89,7 @@ async fn json_with_charset_and_vendor_types_is_accepted() {
         "application/json; charset=utf-8",
         "application/merge-patch+json",
     ] {
-        let response = app
-            .api
-            .post(app.url("/api/v1/echo"))
-            .header("content-type", content_type)
-            .body("{\"a\": 1}")
-            .send()
-            .await
-            .expect("POST");
+        let response = post_echo(&app, content_type, "{\"a\": 1}").await;
         assert_eq!(response.status().as_u16(), 200, "{content_type}");
     }
 }
@@ -106,26 +99,12 @@ async fn body_over_one_mebibyte_is_a_413_problem() {
     let app = spawn_app().await;
     // Just over the limit, declared with Content-Length: refused before it is read.
     let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(1024 * 1024));
-    let response = app
-        .api
-        .post(app.url("/api/v1/echo"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
+    let response = post_echo(&app, "application/json", body).await;
     assert_problem(response, 413, "payload_too_large").await;
 
     // Just under it is fine.
     let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(1000 * 1000));
-    let response = app
-        .api
-        .post(app.url("/api/v1/echo"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
+    let response = post_echo(&app, "application/json", body).await;
     assert_eq!(response.status().as_u16(), 200);
 }
 

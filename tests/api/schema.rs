@@ -50,6 +50,14 @@ async fn contest_and_round(pool: &PgPool, owner: Uuid) -> Uuid {
     round
 }
 
+async fn update_round(
+    pool: &PgPool,
+    round: Uuid,
+    sql: &str,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query(sql).bind(round).execute(pool).await
+}
+
 async fn start_attempt(
     pool: &PgPool,
     round: Uuid,
@@ -183,11 +191,12 @@ async fn a_finalized_round_has_all_its_figures() {
     let db = TestDatabase::create().await;
     let m = member(&db.pool, "+84987654328").await;
     let round = contest_and_round(&db.pool, m).await;
-    let partial =
-        sqlx::query("UPDATE rounds SET finalized_at = now(), actual_value = 10 WHERE id = $1")
-            .bind(round)
-            .execute(&db.pool)
-            .await;
+    let partial = update_round(
+        &db.pool,
+        round,
+        "UPDATE rounds SET finalized_at = now(), actual_value = 10 WHERE id = $1",
+    )
+    .await;
     assert_eq!(violated(partial), "rounds_finalized_complete");
 }
 
@@ -196,16 +205,19 @@ async fn ranking_chain_starts_with_correct() {
     let db = TestDatabase::create().await;
     let m = member(&db.pool, "+84987654323").await;
     let round = contest_and_round(&db.pool, m).await;
-    let result =
-        sqlx::query("UPDATE rounds SET ranking = ARRAY['duration', 'correct'] WHERE id = $1")
-            .bind(round)
-            .execute(&db.pool)
-            .await;
+    let result = update_round(
+        &db.pool,
+        round,
+        "UPDATE rounds SET ranking = ARRAY['duration', 'correct'] WHERE id = $1",
+    )
+    .await;
     assert_eq!(violated(result), "rounds_ranking_chain");
-    let unknown = sqlx::query("UPDATE rounds SET ranking = ARRAY['correct', 'luck'] WHERE id = $1")
-        .bind(round)
-        .execute(&db.pool)
-        .await;
+    let unknown = update_round(
+        &db.pool,
+        round,
+        "UPDATE rounds SET ranking = ARRAY['correct', 'luck'] WHERE id = $1",
+    )
+    .await;
     assert_eq!(violated(unknown), "rounds_ranking_chain");
 }
 
@@ -214,10 +226,12 @@ async fn round_closes_after_it_opens() {
     let db = TestDatabase::create().await;
     let m = member(&db.pool, "+84987654324").await;
     let round = contest_and_round(&db.pool, m).await;
-    let result = sqlx::query("UPDATE rounds SET closes_at = opens_at WHERE id = $1")
-        .bind(round)
-        .execute(&db.pool)
-        .await;
+    let result = update_round(
+        &db.pool,
+        round,
+        "UPDATE rounds SET closes_at = opens_at WHERE id = $1",
+    )
+    .await;
     assert_eq!(violated(result), "rounds_window");
 }
 
