@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::store::{self, AccountRow, NewAccount, ProfileChanges, Rotation};
+use crate::auth::store::{self, AccountRow, LoginKey, NewAccount, ProfileChanges, Rotation};
 use crate::auth::{AuthUser, JwtKeys};
 use crate::domain::account::parse_birth_year;
 use crate::domain::{Email, FullName, Gender, IdNumber, Password, Phone, Role};
@@ -284,36 +284,30 @@ pub async fn login(
         .hit(rate_limit::LOGIN_PER_IP, &client_ip(&req, &state))
         .await?;
 
-    let (phone, email) = if body.login.contains('@') {
-        (
-            None,
-            Email::parse(&body.login)
-                .ok()
-                .map(|e| e.as_str().to_owned()),
-        )
+    // The normalised login: `0912…` and `+84912…` are one login, for the lookup and for the
+    // per-login limit alike.
+    let parsed = if body.login.contains('@') {
+        Email::parse(&body.login)
+            .ok()
+            .map(|e| (false, e.as_str().to_owned()))
     } else {
-        (
-            Phone::parse(&body.login)
-                .ok()
-                .map(|p| p.as_str().to_owned()),
-            None,
-        )
+        Phone::parse(&body.login)
+            .ok()
+            .map(|p| (true, p.as_str().to_owned()))
     };
-    // The subject of the per-login limit is the normalised login, so `0912…` and `+84912…`
-    // share one counter.
-    let subject = phone
-        .clone()
-        .or_else(|| email.clone())
-        .unwrap_or_else(|| body.login.trim().to_lowercase());
+    let subject = parsed.as_ref().map_or_else(
+        || body.login.trim().to_lowercase(),
+        |(_, login)| login.clone(),
+    );
     state
         .rate_limiter
         .check(rate_limit::FAILED_LOGINS_PER_LOGIN, &subject)
         .await?;
 
-    let account = if phone.is_some() || email.is_some() {
-        store::find_login(&state.db, phone.as_deref(), email.as_deref()).await?
-    } else {
-        None
+    let account = match &parsed {
+        Some((true, phone)) => store::find_login(&state.db, LoginKey::Phone(phone)).await?,
+        Some((false, email)) => store::find_login(&state.db, LoginKey::Email(email)).await?,
+        None => None,
     };
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     // Verifies against a dummy hash when there is no account, so both failures take as long.

@@ -126,21 +126,42 @@ pub async fn get_account(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<Accou
     .context("loading an account")
 }
 
-/// The account a phone (E.164) or e-mail signs in to.
-pub async fn find_login(
-    pool: &PgPool,
-    phone: Option<&str>,
-    email: Option<&str>,
-) -> anyhow::Result<Option<LoginRow>> {
-    let row = sqlx::query!(
-        "SELECT id, role, password_hash, disabled_at IS NOT NULL AS \"disabled!\"
-         FROM accounts WHERE ($1::text IS NOT NULL AND phone = $1) OR ($2::text IS NOT NULL AND email = $2)
-         LIMIT 1",
-        phone,
-        email
-    )
-    .fetch_optional(pool)
-    .await
+/// How an account signs in: a phone number (E.164) or a staff e-mail, as stored.
+#[derive(Debug, Clone, Copy)]
+pub enum LoginKey<'a> {
+    Phone(&'a str),
+    Email(&'a str),
+}
+
+struct LoginRecord {
+    id: Uuid,
+    role: String,
+    password_hash: String,
+    disabled: bool,
+}
+
+/// The account a login signs in to: one exact lookup on a unique index either way.
+pub async fn find_login(pool: &PgPool, key: LoginKey<'_>) -> anyhow::Result<Option<LoginRow>> {
+    let row = match key {
+        LoginKey::Phone(phone) => {
+            sqlx::query_as!(
+                LoginRecord,
+                r#"SELECT id, role, password_hash, disabled_at IS NOT NULL AS "disabled!" FROM accounts WHERE phone = $1"#,
+                phone
+            )
+            .fetch_optional(pool)
+            .await
+        }
+        LoginKey::Email(email) => {
+            sqlx::query_as!(
+                LoginRecord,
+                r#"SELECT id, role, password_hash, disabled_at IS NOT NULL AS "disabled!" FROM accounts WHERE email = $1"#,
+                email
+            )
+            .fetch_optional(pool)
+            .await
+        }
+    }
     .context("looking up a login")?;
     row.map(|r| {
         Ok(LoginRow {
