@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::auth::PasswordHasher;
 use crate::auth::store::{self as accounts, NewAccount};
 use crate::config::{DatabaseSettings, Settings};
-use crate::domain::{Email, FullName, Password, Phone, Role};
+use crate::domain::{FullName, Login, Password, Role};
 use crate::error::ApiError;
 use crate::startup::Application;
 use crate::{db, telemetry, units};
@@ -108,22 +108,8 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A login as typed: an e-mail or a phone number, normalised as stored.
-enum Login {
-    Email(Email),
-    Phone(Phone),
-}
-
 fn parse_login(raw: &str) -> anyhow::Result<Login> {
-    if raw.contains('@') {
-        Email::parse(raw)
-            .map(Login::Email)
-            .map_err(|e| anyhow::anyhow!("--login `{raw}`: {e}"))
-    } else {
-        Phone::parse(raw)
-            .map(Login::Phone)
-            .map_err(|e| anyhow::anyhow!("--login `{raw}`: not an e-mail, and {e}"))
-    }
+    Login::parse(raw).map_err(|e| anyhow::anyhow!("--login `{raw}`: {e}"))
 }
 
 /// Client errors from the shared storage code, in the words of a command line.

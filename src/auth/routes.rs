@@ -10,10 +10,10 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::store::{self, AccountRow, LoginKey, NewAccount, ProfileChanges, Rotation};
+use crate::auth::store::{self, AccountRow, NewAccount, ProfileChanges, Rotation};
 use crate::auth::{AuthUser, JwtKeys};
 use crate::domain::account::parse_birth_year;
-use crate::domain::{Email, FullName, Gender, IdNumber, Password, Phone, Role};
+use crate::domain::{FullName, Gender, IdNumber, Login, Password, Phone, Role};
 use crate::error::{ApiError, FieldErrors, Problem};
 use crate::extract::{Json, JsonLimit};
 use crate::rate_limit;
@@ -176,35 +176,20 @@ pub async fn register(
             .unwrap_or(None),
         None => None,
     };
-    let id_number = match body
-        .id_number
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let id_number = match non_blank(body.id_number.as_deref()) {
         Some(raw) => IdNumber::parse(raw)
             .map_err(|e| field("id_number", e.to_owned()))
             .ok(),
         None => None,
     };
-    let gender = match body
-        .gender
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let gender = match non_blank(body.gender.as_deref()) {
         Some(raw) => raw.parse::<Gender>().map_err(|e| field("gender", e)).ok(),
         None => None,
     };
     let address = parse_address(body.address.as_deref())
         .map_err(|e| field("address", e.to_owned()))
         .unwrap_or(None);
-    let unit_code = body
-        .unit_code
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
+    let unit_code = non_blank(body.unit_code.as_deref()).map(str::to_owned);
     if !errors.is_empty() {
         return Err(ApiError::Validation { errors });
     }
@@ -284,29 +269,19 @@ pub async fn login(
         .hit(rate_limit::LOGIN_PER_IP, &client_ip(&req, &state))
         .await?;
 
-    // The normalised login: `0912…` and `+84912…` are one login, for the lookup and for the
-    // per-login limit alike.
-    let parsed = if body.login.contains('@') {
-        Email::parse(&body.login)
-            .ok()
-            .map(|e| (false, e.as_str().to_owned()))
-    } else {
-        Phone::parse(&body.login)
-            .ok()
-            .map(|p| (true, p.as_str().to_owned()))
-    };
-    let subject = parsed.as_ref().map_or_else(
+    // `0912…` and `+84912…` are one login, for the lookup and for the per-login limit alike.
+    let login = Login::parse(&body.login).ok();
+    let subject = login.as_ref().map_or_else(
         || body.login.trim().to_lowercase(),
-        |(_, login)| login.clone(),
+        |l| l.as_str().to_owned(),
     );
     state
         .rate_limiter
         .check(rate_limit::FAILED_LOGINS_PER_LOGIN, &subject)
         .await?;
 
-    let account = match &parsed {
-        Some((true, phone)) => store::find_login(&state.db, LoginKey::Phone(phone)).await?,
-        Some((false, email)) => store::find_login(&state.db, LoginKey::Email(email)).await?,
+    let account = match &login {
+        Some(login) => store::find_login(&state.db, login).await?,
         None => None,
     };
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
@@ -466,11 +441,7 @@ pub async fn patch_me(
         };
     }
     if let Some(id_number) = &patch.id_number {
-        changes.id_number = match id_number
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        changes.id_number = match non_blank(id_number.as_deref()) {
             None => Some(None),
             Some(raw) => IdNumber::parse(raw)
                 .map_err(|e| field("id_number", e.to_owned()))
@@ -479,7 +450,7 @@ pub async fn patch_me(
         };
     }
     if let Some(gender) = &patch.gender {
-        changes.gender = match gender.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        changes.gender = match non_blank(gender.as_deref()) {
             None => Some(None),
             Some(raw) => raw
                 .parse::<Gender>()
@@ -497,23 +468,12 @@ pub async fn patch_me(
         return Err(ApiError::Validation { errors });
     }
     if let Some(unit_code) = &patch.unit_code {
-        changes.unit_id = Some(
-            match unit_code
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                None => None,
-                Some(code) => {
-                    Some(store::find_unit_id(&state.db, code).await?.ok_or_else(|| {
-                        ApiError::invalid_field(
-                            "unit_code",
-                            format!("no unit has the code `{code}`"),
-                        )
-                    })?)
-                }
-            },
-        );
+        changes.unit_id = Some(match non_blank(unit_code.as_deref()) {
+            None => None,
+            Some(code) => Some(store::find_unit_id(&state.db, code).await?.ok_or_else(|| {
+                ApiError::invalid_field("unit_code", format!("no unit has the code `{code}`"))
+            })?),
+        });
     }
     store::update_profile(&state.db, user.id, &changes).await?;
     get_me(user, state).await
@@ -522,8 +482,13 @@ pub async fn patch_me(
 // ---------------------------------------------------------------------------------------
 // Helpers
 
+/// Trimmed, and absent when blank: an empty form field means "not given".
+fn non_blank(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|s| !s.is_empty())
+}
+
 fn parse_address(raw: Option<&str>) -> Result<Option<String>, &'static str> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    match non_blank(raw) {
         None => Ok(None),
         Some(a) if a.chars().count() > 300 => Err("must be at most 300 characters"),
         Some(a) => Ok(Some(a.to_owned())),

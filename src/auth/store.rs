@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
-use crate::domain::Role;
+use crate::domain::{Login, Role};
 use crate::error::ApiError;
 
 /// An account as its owner sees it (GET /me).
@@ -126,13 +126,6 @@ pub async fn get_account(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<Accou
     .context("loading an account")
 }
 
-/// How an account signs in: a phone number (E.164) or a staff e-mail, as stored.
-#[derive(Debug, Clone, Copy)]
-pub enum LoginKey<'a> {
-    Phone(&'a str),
-    Email(&'a str),
-}
-
 struct LoginRecord {
     id: Uuid,
     role: String,
@@ -141,22 +134,22 @@ struct LoginRecord {
 }
 
 /// The account a login signs in to: one exact lookup on a unique index either way.
-pub async fn find_login(pool: &PgPool, key: LoginKey<'_>) -> anyhow::Result<Option<LoginRow>> {
-    let row = match key {
-        LoginKey::Phone(phone) => {
+pub async fn find_login(pool: &PgPool, login: &Login) -> anyhow::Result<Option<LoginRow>> {
+    let row = match login {
+        Login::Phone(phone) => {
             sqlx::query_as!(
                 LoginRecord,
                 r#"SELECT id, role, password_hash, disabled_at IS NOT NULL AS "disabled!" FROM accounts WHERE phone = $1"#,
-                phone
+                phone.as_str()
             )
             .fetch_optional(pool)
             .await
         }
-        LoginKey::Email(email) => {
+        Login::Email(email) => {
             sqlx::query_as!(
                 LoginRecord,
                 r#"SELECT id, role, password_hash, disabled_at IS NOT NULL AS "disabled!" FROM accounts WHERE email = $1"#,
-                email
+                email.as_str()
             )
             .fetch_optional(pool)
             .await

@@ -7,6 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::domain::Phone;
+
 /// A person's name: trimmed, NFC-normalised (so "Hoà" typed two ways is one name),
 /// 1–100 characters, diacritics kept, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +126,35 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// What a person signs in with: a Vietnamese mobile number or a staff e-mail, normalised
+/// as stored, so `0912…` and `+84912…` are one login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Phone(Phone),
+    Email(Email),
+}
+
+impl Login {
+    /// An `@` makes it an e-mail; anything else must be a phone number.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.contains('@') {
+            Email::parse(raw).map(Self::Email).map_err(str::to_owned)
+        } else {
+            Phone::parse(raw)
+                .map(Self::Phone)
+                .map_err(|e| format!("not an e-mail, and {e}"))
+        }
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Phone(p) => p.as_str(),
+            Self::Email(e) => e.as_str(),
+        }
     }
 }
 
@@ -280,6 +311,19 @@ mod tests {
         );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("a@b").is_err());
+    }
+
+    #[test]
+    fn login_is_an_email_or_a_normalised_phone() {
+        assert_eq!(
+            Login::parse(" Org@Example.org").expect("email").as_str(),
+            "org@example.org"
+        );
+        assert_eq!(
+            Login::parse("0912 345 678").expect("phone").as_str(),
+            "+84912345678"
+        );
+        assert!(Login::parse("nobody").is_err());
     }
 
     #[test]

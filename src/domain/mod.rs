@@ -4,6 +4,6 @@ pub mod account;
 pub mod phone;
 pub mod round_state;
 
-pub use account::{Email, FullName, Gender, IdNumber, Password, Role};
+pub use account::{Email, FullName, Gender, IdNumber, Login, Password, Role};
 pub use phone::Phone;
 pub use round_state::RoundState;
