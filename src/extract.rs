@@ -209,3 +209,36 @@ mod tests {
         assert_eq!(err.code(), "malformed_json");
     }
 }
+
+/// `limit` and `offset` of a list, checked as api.md says: limit 1–500 (default 50),
+/// offset 0 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    pub fn parse(limit: Option<i64>, offset: Option<i64>) -> Result<Self, ApiError> {
+        let limit = limit.unwrap_or(50);
+        let offset = offset.unwrap_or(0);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::invalid_field(
+                "limit",
+                "must be between 1 and 500",
+            ));
+        }
+        if offset < 0 {
+            return Err(ApiError::invalid_field("offset", "must be 0 or more"));
+        }
+        Ok(Self { limit, offset })
+    }
+}
+
+/// For PATCH bodies: tells `"field": null` (`Some(None)`: clear it) from an absent field
+/// (`None`: keep it). Use with `#[serde(default, deserialize_with = "…::present")]`.
+pub fn present<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -17,6 +17,8 @@
 //! - [`openapi`]: the OpenAPI document.
 //! - [`domain`]: parsed types and pure contest rules; no I/O.
 //! - [`service`]: health, readiness, metrics, echo.
+//! - [`questions`]: the question bank, its revisions, imports and exports.
+//! - [`rounds`]: weekly rounds, their derived state, closing early.
 //! - [`units`]: the organisation tree: import, listing, roll-ups.
 
 pub mod auth;
@@ -30,7 +32,9 @@ pub mod extract;
 pub mod kv;
 pub mod metrics;
 pub mod openapi;
+pub mod questions;
 pub mod rate_limit;
+pub mod rounds;
 pub mod service;
 pub mod startup;
 pub mod state;

@@ -4,7 +4,13 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::routes as auth;
+use crate::contests::routes as contests;
+use crate::domain::RoundState;
+use crate::domain::question::{Difficulty, OptionSpec, QuestionKind};
+use crate::domain::round::Prize;
 use crate::error::Problem;
+use crate::questions::routes as questions;
+use crate::rounds::routes as rounds;
 use crate::service::routes as service;
 use crate::units::import::LineError;
 use crate::units::routes as units;
@@ -21,18 +27,30 @@ use crate::units::routes as units;
         service::healthz, service::readyz, service::metrics, service::echo,
         auth::register, auth::login, auth::refresh, auth::logout, auth::get_me, auth::patch_me,
         units::list_units, units::import_units,
+        contests::create_contest, contests::list_contests, contests::get_contest,
+        contests::patch_contest, contests::publish_contest,
+        questions::create_question, questions::list_questions, questions::get_question,
+        questions::patch_question, questions::delete_question,
+        rounds::create_round, rounds::list_rounds, rounds::get_round, rounds::patch_round,
+        rounds::close_round,
     ),
     components(schemas(
         Problem, service::Health, service::Readiness, service::Checks, service::Echo,
         auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::TokenPair,
         auth::Registered, auth::Member, auth::UnitRef, auth::ProfilePatch,
         units::Unit, units::UnitList, units::ImportReport, LineError,
+        contests::CreateContest, contests::ContestPatch, contests::Contest, contests::ContestList,
+        questions::QuestionBody, questions::QuestionPatch, questions::Question,
+        questions::QuestionOption, questions::QuestionList, OptionSpec, QuestionKind, Difficulty,
+        rounds::RoundBody, rounds::RoundPatch, rounds::Round, rounds::RoundList, rounds::Prediction,
+        Prize, RoundState,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "liveness, readiness, metrics, diagnostics"),
         (name = "accounts", description = "registration, sessions, one's own profile"),
         (name = "units", description = "the organisation tree"),
+        (name = "authoring", description = "contests, question banks and rounds (organisers)"),
     )
 )]
 pub struct ApiDoc;

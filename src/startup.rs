@@ -24,7 +24,7 @@ use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
-use crate::{db, extract, service, telemetry, units};
+use crate::{contests, db, extract, questions, rounds, service, telemetry, units};
 
 pub struct Application {
     port: u16,
@@ -92,6 +92,9 @@ impl Application {
                 .configure(service::routes::configure)
                 .configure(auth::routes::configure)
                 .configure(units::routes::configure)
+                .configure(contests::routes::configure)
+                .configure(questions::routes::configure)
+                .configure(rounds::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
                 .default_service(web::to(error::unknown_route))

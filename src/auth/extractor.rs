@@ -83,3 +83,21 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         session: claims.sid,
     })
 }
+
+/// The caller when a token is sent, `None` when none is: for endpoints anyone may read but
+/// staff see more of. A token that is sent but invalid is still 401, not silently ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            ready(authenticate(req).map(|user| Self(Some(user))))
+        } else {
+            ready(Ok(Self(None)))
+        }
+    }
+}

@@ -7,6 +7,6 @@ pub mod password;
 pub mod routes;
 pub mod store;
 
-pub use extractor::AuthUser;
+pub use extractor::{AuthUser, MaybeUser};
 pub use jwt::JwtKeys;
 pub use password::PasswordHasher;

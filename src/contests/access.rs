@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::contests::store::{self, ContestRow};
 use crate::domain::Role;
 use crate::error::ApiError;
 
@@ -23,7 +24,7 @@ pub async fn require_contest_staff(
     user.require(&[Role::Organizer, Role::Judge])?;
     let row = sqlx::query!(
         r#"SELECT c.published_at IS NOT NULL AS "published!",
-                  (c.created_by = $2 OR EXISTS (
+                  (coalesce(c.created_by = $2, false) OR EXISTS (
                       SELECT 1 FROM contest_staff s WHERE s.contest_id = c.id AND s.account_id = $2
                   )) AS "is_staff!"
            FROM contests c WHERE c.id = $1"#,
@@ -43,4 +44,52 @@ pub async fn require_contest_staff(
         }),
         Some(_) => Err(ApiError::not_found("contest")),
     }
+}
+
+/// The contest named by `key` (id or slug) for staff work: the caller must hold one of
+/// `roles` and be on the contest's staff. Answers as [`require_contest_staff`] does.
+pub async fn staff_contest(
+    pool: &PgPool,
+    user: &AuthUser,
+    key: &str,
+    roles: &[Role],
+) -> Result<ContestRow, ApiError> {
+    user.require(roles)?;
+    let contest = store::find(pool, key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contest"))?;
+    require_contest_staff(pool, user, contest.id).await?;
+    Ok(contest)
+}
+
+/// The contest named by `key` for reading: published ones for anyone, drafts only for
+/// their staff and admins (404 for everyone else).
+pub async fn readable_contest(
+    pool: &PgPool,
+    user: Option<&AuthUser>,
+    key: &str,
+) -> Result<ContestRow, ApiError> {
+    let contest = store::find(pool, key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contest"))?;
+    if contest.published_at.is_some() || can_see_drafts(pool, user, contest.id).await? {
+        Ok(contest)
+    } else {
+        Err(ApiError::not_found("contest"))
+    }
+}
+
+/// May `user` see this contest's drafts and staff-only data?
+pub async fn can_see_drafts(
+    pool: &PgPool,
+    user: Option<&AuthUser>,
+    contest_id: Uuid,
+) -> anyhow::Result<bool> {
+    Ok(match user {
+        Some(u) if u.role == Role::Admin => true,
+        Some(u) if matches!(u.role, Role::Organizer | Role::Judge) => {
+            store::is_staff(pool, contest_id, u.id).await?
+        }
+        _ => false,
+    })
 }

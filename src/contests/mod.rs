@@ -1,3 +1,6 @@
-//! Contests: who may see and change them (the endpoints arrive with authoring).
+//! Contests: who may see and change them, and the authoring endpoints for contests,
+//! their question banks and their weekly rounds.
 
 pub mod access;
+pub mod routes;
+pub mod store;

@@ -2,8 +2,14 @@
 
 pub mod account;
 pub mod phone;
+pub mod question;
+pub mod round;
 pub mod round_state;
+pub mod slug;
 
 pub use account::{Email, FullName, Gender, IdNumber, Login, Password, Role};
 pub use phone::Phone;
+pub use question::{Difficulty, QuestionDraft, QuestionKind, QuestionSpec};
+pub use round::{PoolCounts, RoundDraft, RoundSpec};
 pub use round_state::RoundState;
+pub use slug::Slug;

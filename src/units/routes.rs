@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::domain::Role;
 use crate::error::{ApiError, Problem};
-use crate::extract::DEFAULT_JSON_LIMIT;
+use crate::extract::{DEFAULT_JSON_LIMIT, Page};
 use crate::state::AppState;
 use crate::units::import::{self, LineError};
 use crate::units::store;
@@ -63,23 +63,14 @@ pub async fn list_units(
     state: web::Data<AppState>,
     query: web::Query<UnitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    let offset = query.offset.unwrap_or(0);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 500",
-        ));
-    }
-    if offset < 0 {
-        return Err(ApiError::invalid_field("offset", "must be 0 or more"));
-    }
+    let page = Page::parse(query.limit, query.offset)?;
     if let Some(parent) = &query.parent
         && !store::exists(&state.db, parent).await?
     {
         return Err(ApiError::not_found(format!("unit `{parent}`")));
     }
-    let rows = store::list_children(&state.db, query.parent.as_deref(), limit, offset).await?;
+    let rows =
+        store::list_children(&state.db, query.parent.as_deref(), page.limit, page.offset).await?;
     let total = rows.first().map_or(0, |r| r.total);
     Ok(HttpResponse::Ok().json(UnitList {
         items: rows

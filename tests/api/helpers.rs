@@ -226,6 +226,84 @@ impl TestApp {
         body["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// Any request, with a bearer token and a JSON body when given.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.api.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request failed")
+    }
+
+    /// Sends and expects `status`; answers the JSON body (`null` when empty).
+    pub async fn expect(
+        &self,
+        status: u16,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> serde_json::Value {
+        let response = self.send(method.clone(), path, token, body).await;
+        let got = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        assert_eq!(got, status, "{method} {path}: {text}");
+        if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON body")
+        }
+    }
+
+    /// A draft contest owned by `token`'s organiser; answers its JSON.
+    pub async fn create_contest(&self, token: &str, slug: &str) -> serde_json::Value {
+        self.expect(
+            201,
+            reqwest::Method::POST,
+            "/api/v1/contests",
+            Some(token),
+            Some(&serde_json::json!({"slug": slug, "title": format!("Cuộc thi {slug}")})),
+        )
+        .await
+    }
+
+    /// Adds `count` single-answer questions to a contest's bank, cycling through
+    /// `categories` and the three difficulties.
+    pub async fn add_questions(
+        &self,
+        token: &str,
+        contest: &str,
+        count: usize,
+        categories: &[&str],
+    ) {
+        let levels = ["easy", "medium", "hard"];
+        for i in 0..count {
+            self.expect(
+                201,
+                reqwest::Method::POST,
+                &format!("/api/v1/contests/{contest}/questions"),
+                Some(token),
+                Some(&serde_json::json!({
+                    "text": format!("Câu hỏi số {i}?"),
+                    "kind": "single",
+                    "options": [{"text": "Đúng", "correct": true}, {"text": "Sai", "correct": false}],
+                    "category": categories[i % categories.len()],
+                    "difficulty": levels[i % levels.len()],
+                })),
+            )
+            .await;
+        }
+    }
+
     pub async fn get_with(&self, path: &str, token: &str) -> reqwest::Response {
         self.api
             .get(self.url(path))

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod authoring;
 mod cli;
 mod contest_access;
 mod problems;

@@ -1,0 +1,5 @@
+//! The question bank: storage with revisions, the endpoints, and imports and exports in
+//! the file formats organisers use.
+
+pub mod routes;
+pub mod store;

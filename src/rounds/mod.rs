@@ -1,0 +1,4 @@
+//! Weekly rounds: their settings, derived state, and closing early.
+
+pub mod routes;
+pub mod store;
