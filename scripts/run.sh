@@ -16,16 +16,7 @@ bin="${CARGO_TARGET_DIR:-$root/target}/release/hoithi"
 
 "$bin" migrate
 
-if "$bin" contest import --help >/dev/null 2>&1; then
-    shopt -s nullglob
-    for dir in "$root"/contests/*/; do
-        if [[ -f "$dir/contest.toml" || -f "$dir/contest.json" ]]; then
-            hoithi_log "importing contest ${dir%/}"
-            "$bin" contest import "${dir%/}"
-        fi
-    done
-    shopt -u nullglob
-fi
+hoithi_load_contests "$bin"
 
 cat >&2 <<MSG
 hoithi: serving on http://$HOITHI_LISTEN/

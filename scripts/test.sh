@@ -44,11 +44,14 @@ cargo fmt --all -- --check
 step 2/5 "cargo clippy (-D warnings)"
 SQLX_OFFLINE=true cargo clippy --all-targets --locked -- -D warnings
 
-step 3/5 "build + migrate (twice)"
+step 3/5 "build + migrate + load contests (twice)"
 SQLX_OFFLINE=true cargo build --locked --all-targets
 bin="${CARGO_TARGET_DIR:-$root/target}/debug/hoithi"
 "$bin" migrate
 "$bin" migrate
+# The demo contest, as run.sh loads it; the second load must change nothing.
+hoithi_load_contests "$bin"
+hoithi_load_contests "$bin"
 
 step 4/5 "sqlx offline query data (.sqlx) is current"
 if [[ -d "$root/.sqlx" ]]; then

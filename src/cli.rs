@@ -1,8 +1,8 @@
-//! The `hoithi` command line: `serve`, `migrate`, `user …` for staff accounts, and
-//! `units import`.
+//! The `hoithi` command line: `serve`, `migrate`, `user …` for staff accounts,
+//! `units import`, `contest import` and `questions import`.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -12,10 +12,13 @@ use uuid::Uuid;
 use crate::auth::PasswordHasher;
 use crate::auth::store::{self as accounts, NewAccount};
 use crate::config::{DatabaseSettings, Settings};
+use crate::contests::{folder, store as contests};
 use crate::domain::{FullName, Login, Password, Role};
 use crate::error::ApiError;
+use crate::questions::formats::Format;
+use crate::questions::import as qimport;
 use crate::startup::Application;
-use crate::{db, telemetry, units};
+use crate::{audit, db, telemetry, units};
 
 #[derive(Debug, Parser)]
 #[command(name = "hoithi", version, about = "Online multiple-choice contest engine", long_about = None)]
@@ -36,6 +39,45 @@ pub enum Command {
     /// The organisation tree.
     #[command(subcommand)]
     Units(UnitsCommand),
+    /// Contests loaded from folders (see contests/README.md).
+    #[command(subcommand)]
+    Contest(ContestCommand),
+    /// Question banks.
+    #[command(subcommand)]
+    Questions(QuestionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContestCommand {
+    /// Load a contest folder: contest.toml (or contest.json) and its question files. Running
+    /// it again changes nothing; a changed file updates the contest in place.
+    Import {
+        dir: PathBuf,
+        /// Put this organiser (e-mail or phone) on the contest's staff.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuestionsCommand {
+    /// Add the questions of a file to a contest's bank. Nothing is stored when any
+    /// question is malformed, unless --partial.
+    Import {
+        /// The contest's slug or id.
+        #[arg(long)]
+        contest: String,
+        file: PathBuf,
+        /// csv, xlsx, gift, aiken, json, docx or txt; default: from the file's extension.
+        #[arg(long)]
+        format: Option<String>,
+        /// Check only; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Store the good questions even when others are malformed.
+        #[arg(long)]
+        partial: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +119,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate().await,
         Command::User(command) => user(command).await,
         Command::Units(UnitsCommand::Import { file }) => import_units(&file).await,
+        Command::Contest(ContestCommand::Import { dir, owner }) => {
+            import_contest(&dir, owner.as_deref()).await
+        }
+        Command::Questions(QuestionsCommand::Import {
+            contest,
+            file,
+            format,
+            dry_run,
+            partial,
+        }) => import_questions(&contest, &file, format.as_deref(), dry_run, partial).await,
     }
 }
 
@@ -243,16 +295,15 @@ async fn audit_cli(
     account: Uuid,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
-    sqlx::query!(
-        "INSERT INTO audit_log (actor_kind, action, object_id, details) VALUES ('cli', $1, $2, $3)",
-        action,
-        account.to_string(),
-        details
+    audit::record(
+        tx,
+        audit::Entry {
+            object_id: Some(account.to_string()),
+            details,
+            ..audit::Entry::new(audit::Actor::Cli, action)
+        },
     )
-    .execute(tx)
     .await
-    .context("writing the audit log")?;
-    Ok(())
 }
 
 async fn import_units(file: &PathBuf) -> anyhow::Result<()> {
@@ -267,5 +318,135 @@ async fn import_units(file: &PathBuf) -> anyhow::Result<()> {
         bail!("{} errors; nothing was imported", report.errors.len());
     }
     println!("imported {} units from {}", report.imported, file.display());
+    Ok(())
+}
+
+/// A progress bar over a folder's question files; drawn only on a terminal.
+struct FileBar(indicatif::ProgressBar);
+
+impl folder::Progress for FileBar {
+    fn files(&self, count: usize) {
+        self.0.set_length(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
+    fn file_done(&self, name: &str) {
+        self.0.set_message(name.to_owned());
+        self.0.inc(1);
+    }
+}
+
+async fn import_contest(dir: &Path, owner: Option<&str>) -> anyhow::Result<()> {
+    let pool = cli_pool().await?;
+    let owner = match owner {
+        None => None,
+        Some(raw) => {
+            let account = accounts::find_login(&pool, &parse_login(raw)?)
+                .await?
+                .with_context(|| format!("no account signs in as `{raw}`"))?;
+            if !matches!(account.role, Role::Organizer | Role::Admin) {
+                bail!("`{raw}` is a {}, not an organiser", account.role.as_str());
+            }
+            Some(account.id)
+        }
+    };
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = folder::import_folder(&pool, dir, owner, &FileBar(bar.clone())).await;
+    bar.finish_and_clear();
+    pool.close().await;
+    let report = result?;
+    println!(
+        "contest {}: {}; questions: {} added, {} updated, {} removed, {} unchanged; rounds: {} added, {} updated, {} unchanged",
+        report.slug,
+        report.contest,
+        report.questions_added,
+        report.questions_updated,
+        report.questions_removed,
+        report.questions_unchanged,
+        report.rounds_added,
+        report.rounds_updated,
+        report.rounds_unchanged,
+    );
+    if report.published {
+        println!("published");
+    }
+    if !report.rounds_not_in_file.is_empty() {
+        println!(
+            "kept rounds that are no longer in the file: {:?}",
+            report.rounds_not_in_file
+        );
+    }
+    for line in &report.skipped {
+        println!("skipped {line}");
+    }
+    if !report.changed() {
+        println!("nothing changed");
+    }
+    Ok(())
+}
+
+async fn import_questions(
+    contest: &str,
+    file: &Path,
+    format: Option<&str>,
+    dry_run: bool,
+    partial: bool,
+) -> anyhow::Result<()> {
+    let format = match format {
+        Some(raw) => Format::parse(raw).with_context(|| {
+            format!("unknown format `{raw}`: use csv, xlsx, gift, aiken, json, docx or txt")
+        })?,
+        None => Format::from_path(file)
+            .with_context(|| format!("{}: say the format with --format", file.display()))?,
+    };
+    let pool = cli_pool().await?;
+    let found = contests::find(&pool, contest)
+        .await?
+        .with_context(|| format!("no contest `{contest}`"))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let checked = tokio::task::spawn_blocking(move || qimport::check(format, &bytes))
+        .await
+        .context("checking the file")?;
+    let report = qimport::store_checked(
+        &pool,
+        found.id,
+        None,
+        checked,
+        qimport::ImportOptions { dry_run, partial },
+    )
+    .await?;
+    if report.imported > 0 {
+        audit::record(
+            &pool,
+            audit::Entry {
+                contest_id: Some(found.id),
+                row_count: i32::try_from(report.imported).ok(),
+                details: serde_json::json!({"file": file.display().to_string(), "format": format.as_str()}),
+                ..audit::Entry::new(audit::Actor::Cli, "questions.import")
+            },
+        )
+        .await?;
+    }
+    pool.close().await;
+    for s in &report.skipped {
+        println!("{}:{}: skipped: {}", file.display(), s.line, s.reason);
+    }
+    for e in &report.errors {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    println!(
+        "{} questions valid, {} imported{}",
+        report.valid,
+        report.imported,
+        if dry_run { " (dry run)" } else { "" }
+    );
+    if !report.errors.is_empty() && !partial {
+        bail!(
+            "{} malformed questions; nothing was stored",
+            report.errors.len()
+        );
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! hoithi — an online multiple-choice contest engine in weekly rounds.
 //!
 //! Module map:
+//! - [`audit`]: the append-only audit log.
 //! - [`auth`]: passwords, tokens, the `AuthUser` extractor, account endpoints.
 //! - [`rate_limit`]: Redis-backed rate limits shared by every instance.
 //! - [`cli`]: the `hoithi` command line (`serve`, `migrate`).
@@ -21,6 +22,7 @@
 //! - [`rounds`]: weekly rounds, their derived state, closing early.
 //! - [`units`]: the organisation tree: import, listing, roll-ups.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

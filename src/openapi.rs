@@ -9,6 +9,8 @@ use crate::domain::RoundState;
 use crate::domain::question::{Difficulty, OptionSpec, QuestionKind};
 use crate::domain::round::Prize;
 use crate::error::Problem;
+use crate::questions::formats::{LineError as QuestionError, Skipped};
+use crate::questions::import::ImportReport;
 use crate::questions::routes as questions;
 use crate::rounds::routes as rounds;
 use crate::service::routes as service;
@@ -30,7 +32,7 @@ use crate::units::routes as units;
         contests::create_contest, contests::list_contests, contests::get_contest,
         contests::patch_contest, contests::publish_contest,
         questions::create_question, questions::list_questions, questions::get_question,
-        questions::patch_question, questions::delete_question,
+        questions::patch_question, questions::delete_question, questions::import_questions,
         rounds::create_round, rounds::list_rounds, rounds::get_round, rounds::patch_round,
         rounds::close_round,
     ),
@@ -43,7 +45,7 @@ use crate::units::routes as units;
         questions::QuestionBody, questions::QuestionPatch, questions::Question,
         questions::QuestionOption, questions::QuestionList, OptionSpec, QuestionKind, Difficulty,
         rounds::RoundBody, rounds::RoundPatch, rounds::Round, rounds::RoundList, rounds::Prediction,
-        Prize, RoundState,
+        Prize, RoundState, ImportReport, Skipped, QuestionError,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -463,3 +463,18 @@ hoithi_stop() {
     fi
     return 0
 }
+
+# Loads every contest folder under contests/ (those holding contest.toml or
+# contest.json) with the given hoithi binary. Idempotent: a second run changes
+# nothing.
+hoithi_load_contests() {
+    local bin="$1" dir
+    shopt -s nullglob
+    for dir in "$(hoithi_root)"/contests/*/; do
+        if [[ -f "$dir/contest.toml" || -f "$dir/contest.json" ]]; then
+            hoithi_log "importing contest ${dir%/}"
+            "$bin" contest import "${dir%/}"
+        fi
+    done
+    shopt -u nullglob
+}

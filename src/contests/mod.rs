@@ -2,5 +2,6 @@
 //! their question banks and their weekly rounds.
 
 pub mod access;
+pub mod folder;
 pub mod routes;
 pub mod store;

@@ -128,7 +128,10 @@ fn slug_conflict(err: sqlx::Error) -> ApiError {
 }
 
 #[tracing::instrument(skip_all, fields(slug = new.slug))]
-pub async fn create(pool: &PgPool, new: &NewContest<'_>) -> Result<ContestRow, ApiError> {
+pub async fn create(
+    db: impl sqlx::PgExecutor<'_>,
+    new: &NewContest<'_>,
+) -> Result<ContestRow, ApiError> {
     sqlx::query_as!(
         ContestRow,
         r#"INSERT INTO contests (id, slug, title, description, rules, one_prize_per_person, created_by)
@@ -143,7 +146,7 @@ pub async fn create(pool: &PgPool, new: &NewContest<'_>) -> Result<ContestRow, A
         new.one_prize_per_person,
         new.created_by
     )
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .map_err(slug_conflict)
 }
@@ -173,9 +176,9 @@ impl ContestChanges {
     }
 }
 
-#[tracing::instrument(skip(pool, changes))]
+#[tracing::instrument(skip(db, changes))]
 pub async fn update(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     id: Uuid,
     changes: &ContestChanges,
 ) -> Result<ContestRow, ApiError> {
@@ -198,14 +201,14 @@ pub async fn update(
         changes.rules,
         changes.one_prize_per_person
     )
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .map_err(slug_conflict)
 }
 
 /// Publishing twice keeps the first moment.
-#[tracing::instrument(skip(pool))]
-pub async fn publish(pool: &PgPool, id: Uuid) -> anyhow::Result<ContestRow> {
+#[tracing::instrument(skip(db))]
+pub async fn publish(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> anyhow::Result<ContestRow> {
     sqlx::query_as!(
         ContestRow,
         r#"UPDATE contests SET published_at = coalesce(published_at, now()), updated_at = now()
@@ -214,7 +217,27 @@ pub async fn publish(pool: &PgPool, id: Uuid) -> anyhow::Result<ContestRow> {
                      created_by, created_at, updated_at"#,
         id
     )
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .context("publishing contest")
+}
+
+/// Puts an organiser or judge on a contest's staff; doing it again changes nothing.
+pub async fn add_staff(
+    db: impl sqlx::PgExecutor<'_>,
+    contest_id: Uuid,
+    account_id: Uuid,
+    role: &str,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query!(
+        "INSERT INTO contest_staff (contest_id, account_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (contest_id, account_id) DO NOTHING",
+        contest_id,
+        account_id,
+        role
+    )
+    .execute(db)
+    .await
+    .context("adding contest staff")?;
+    Ok(done.rows_affected() == 1)
 }

@@ -1,23 +1,30 @@
 //! The question bank over HTTP: `/api/v1/contests/{contest}/questions` (create, list with
 //! answers, import, export) and `/api/v1/questions/{id}` (read, change, delete).
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::AuthUser;
 use crate::contests::access::{require_contest_staff, staff_contest};
+use crate::contests::store::ContestRow;
 use crate::domain::question::OptionSpec;
 use crate::domain::{QuestionDraft, QuestionSpec, Role};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, JsonLimit, Page};
+use crate::questions::formats::{self, Format};
+use crate::questions::import::{self, ImportOptions, ImportReport};
 use crate::questions::store::{self, QuestionRow};
 use crate::state::AppState;
 
 /// One question is small; 64 KiB leaves room for long explanations.
 const QUESTION_BODY_LIMIT: usize = 64 * 1024;
+/// A bank of tens of thousands of questions, or a Word file with pictures stripped out.
+const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -25,6 +32,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(JsonLimit(QUESTION_BODY_LIMIT))
             .route(web::post().to(create_question))
             .route(web::get().to(list_questions)),
+    )
+    .service(
+        web::resource("/api/v1/contests/{contest}/questions/import")
+            .app_data(web::PayloadConfig::new(IMPORT_LIMIT))
+            .route(web::post().to(import_questions)),
     )
     .service(
         web::resource("/api/v1/questions/{id}")
@@ -149,9 +161,45 @@ pub struct QuestionList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct BankQuery {
-    /// 1–500, default 50.
+    /// 1–500, default 50. Ignored with `format`.
     limit: Option<i64>,
     offset: Option<i64>,
+    /// `csv`, `xlsx` or `gift`: the whole bank as a file that imports back to the same bank.
+    format: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `csv`, `xlsx`, `gift`, `aiken`, `json`, `docx` or `txt`; without it, taken from the
+    /// Content-Type.
+    format: Option<String>,
+    /// Check only; store nothing.
+    dry_run: Option<bool>,
+    /// Store the good questions even when others are malformed.
+    partial: Option<bool>,
+}
+
+fn unknown_format(raw: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_query",
+        format!("unknown format `{raw}`: use csv, xlsx, gift, aiken, json, docx or txt"),
+    )
+}
+
+/// The format a file was sent as, when the query does not say.
+fn format_from_content_type(req: &HttpRequest) -> Option<Format> {
+    let content_type = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "text/csv" => Some(Format::Csv),
+        "application/json" => Some(Format::Json),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Some(Format::Xlsx),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            Some(Format::Docx)
+        }
+        _ => None,
+    }
 }
 
 fn parse_question(draft: &QuestionDraft) -> Result<QuestionSpec, ApiError> {
@@ -204,6 +252,14 @@ pub async fn list_questions(
     query: web::Query<BankQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let contest = staff_contest(&state.db, &user, &path, &[Role::Organizer, Role::Judge]).await?;
+    if let Some(raw) = &query.format {
+        let format = Format::parse(raw)
+            .filter(|f| matches!(f, Format::Csv | Format::Xlsx | Format::Gift))
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_query", "format must be csv, xlsx or gift")
+            })?;
+        return export_bank(&state, &user, &contest, format).await;
+    }
     let page = Page::parse(query.limit, query.offset)?;
     let bank = store::list(&state.db, contest.id, Some(page.limit), page.offset).await?;
     Ok(HttpResponse::Ok().json(QuestionList {
@@ -312,4 +368,103 @@ pub async fn delete_question(
     store::delete_many(&mut tx, &[question.id]).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The whole bank as a file. The bank holds the answers, so each export is audited.
+async fn export_bank(
+    state: &AppState,
+    user: &AuthUser,
+    contest: &ContestRow,
+    format: Format,
+) -> Result<HttpResponse, ApiError> {
+    let bank = store::list(&state.db, contest.id, None, 0).await?;
+    let raws: Vec<_> = bank.rows.iter().map(import::raw_of).collect();
+    let (body, content_type) = match format {
+        Format::Xlsx => (
+            formats::export_xlsx(&raws).map_err(anyhow::Error::from)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        Format::Gift => (
+            formats::export_gift(&raws).into_bytes(),
+            "text/plain; charset=utf-8",
+        ),
+        _ => (formats::export_csv(&raws), "text/csv; charset=utf-8"),
+    };
+    audit::record(
+        &state.db,
+        audit::Entry {
+            contest_id: Some(contest.id),
+            row_count: i32::try_from(raws.len()).ok(),
+            details: serde_json::json!({"format": format.as_str()}),
+            ..audit::Entry::new(audit::Actor::Account(user.id), "questions.export")
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{}-questions.{}\"",
+                contest.slug,
+                format.as_str()
+            ),
+        ))
+        .body(body))
+}
+
+/// Loads a question file into the bank. Nothing is stored when any question is malformed
+/// unless `partial=true`; `dry_run=true` stores nothing at all.
+#[utoipa::path(post, path = "/api/v1/contests/{contest}/questions/import", tag = "authoring",
+    security(("bearer" = [])),
+    params(("contest" = String, Path, description = "the contest's id or slug"), ImportQuery),
+    request_body(content = Vec<u8>, description = "the file, as is", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, body = ImportReport, description = "what was (or would be) imported, skipped and refused, with line numbers"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_query`: unknown or missing format"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn import_questions(
+    req: HttpRequest,
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ImportQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let contest = staff_contest(&state.db, &user, &path, &[Role::Organizer]).await?;
+    let format = match &query.format {
+        Some(raw) => Format::parse(raw).ok_or_else(|| unknown_format(raw))?,
+        None => format_from_content_type(&req).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                "say the file's format: ?format=csv|xlsx|gift|aiken|json|docx|txt",
+            )
+        })?,
+    };
+    let options = ImportOptions {
+        dry_run: query.dry_run.unwrap_or(false),
+        partial: query.partial.unwrap_or(false),
+    };
+    // Parsing a big workbook is CPU work: keep it off the request threads.
+    let checked = web::block(move || import::check(format, &body))
+        .await
+        .map_err(|e| anyhow::anyhow!("the import worker failed: {e}"))?;
+    let report =
+        import::store_checked(&state.db, contest.id, Some(user.id), checked, options).await?;
+    if report.imported > 0 {
+        audit::record(
+            &state.db,
+            audit::Entry {
+                contest_id: Some(contest.id),
+                row_count: i32::try_from(report.imported).ok(),
+                details: serde_json::json!({"format": format.as_str(), "partial": options.partial}),
+                ..audit::Entry::new(audit::Actor::Account(user.id), "questions.import")
+            },
+        )
+        .await?;
+    }
+    Ok(HttpResponse::Ok().json(report))
 }

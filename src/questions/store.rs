@@ -336,8 +336,11 @@ pub async fn delete_many(tx: &mut Transaction<'_, Postgres>, ids: &[Uuid]) -> an
 
 /// How many live questions the bank holds per (category, difficulty): what a round's draw
 /// can use.
-#[tracing::instrument(skip(pool))]
-pub async fn pool_counts(pool: &PgPool, contest_id: Uuid) -> anyhow::Result<PoolCounts> {
+#[tracing::instrument(skip(db))]
+pub async fn pool_counts(
+    db: impl sqlx::PgExecutor<'_>,
+    contest_id: Uuid,
+) -> anyhow::Result<PoolCounts> {
     let rows = sqlx::query!(
         r#"SELECT r.category, r.difficulty, count(*) AS "n!"
            FROM questions q JOIN question_revisions r ON r.id = q.current_revision_id
@@ -345,7 +348,7 @@ pub async fn pool_counts(pool: &PgPool, contest_id: Uuid) -> anyhow::Result<Pool
            GROUP BY r.category, r.difficulty"#,
         contest_id
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
     .context("counting the bank by category and difficulty")?;
     let mut counts = PoolCounts::default();

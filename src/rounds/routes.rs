@@ -19,6 +19,7 @@ use crate::domain::{Role, RoundDraft, RoundSpec, RoundState};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, JsonLimit, Page};
 use crate::questions::store as questions;
+use crate::rounds::changes;
 use crate::rounds::store::{self, RoundRow};
 use crate::state::AppState;
 
@@ -196,43 +197,6 @@ impl From<RoundBody> for RoundDraft {
     }
 }
 
-/// The stored round as a draft, so a patch can be applied and the whole checked again.
-pub fn draft_of(r: &RoundRow) -> RoundDraft {
-    RoundDraft {
-        number: i64::from(r.number),
-        title: r.title.clone(),
-        opens_at: r.opens_at,
-        closes_at: r.closes_at,
-        question_count: i64::from(r.question_count),
-        time_limit_seconds: i64::from(r.time_limit_seconds),
-        max_attempts: i64::from(r.max_attempts),
-        shuffle_options: r.shuffle_options,
-        categories: widen(&r.category_quotas.0),
-        difficulties: widen(&r.difficulty_quotas.0),
-        prediction_prompt: r.prediction_prompt.clone(),
-        prediction_target: r.prediction_target.clone(),
-        ranking: Some(r.ranking.clone()),
-        prizes: r.prizes.0.clone(),
-        prize_cap_percent: r.prize_cap_percent,
-    }
-}
-
-fn widen(quotas: &BTreeMap<String, i32>) -> BTreeMap<String, i64> {
-    quotas
-        .iter()
-        .map(|(k, v)| (k.clone(), i64::from(*v)))
-        .collect()
-}
-
-/// Do two versions of a round draw papers differently?
-pub fn draw_changed(before: &RoundSpec, after: &RoundSpec) -> bool {
-    before.question_count != after.question_count
-        || before.categories != after.categories
-        || before.difficulties != after.difficulties
-        || before.shuffle_options != after.shuffle_options
-        || before.time_limit_seconds != after.time_limit_seconds
-}
-
 /// Checks a round on its own and against the contest's bank.
 pub async fn check_round(
     state: &AppState,
@@ -367,7 +331,7 @@ pub async fn patch_round(
     Json(body): Json<RoundPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let round = staff_round(&state, &user, *path).await?;
-    let mut draft = draft_of(&round);
+    let mut draft = changes::draft_of(&round);
     if let Some(v) = body.number {
         draft.number = v;
     }
@@ -412,37 +376,13 @@ pub async fn patch_round(
         draft.prize_cap_percent = v;
     }
     let spec = check_round(&state, round.contest_id, &draft).await?;
-    save_round(&state, round.id, &spec).await?;
+    let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
+    changes::save(&mut tx, round.id, &spec).await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
     let row = store::get(&state.db, round.id)
         .await?
         .ok_or_else(|| ApiError::not_found("round"))?;
     Ok(HttpResponse::Ok().json(Round::new(row, Utc::now())))
-}
-
-/// Stores a changed round under its lock, refusing what the rules forbid: any change to a
-/// finalized round, a new draw once attempts exist.
-pub async fn save_round(state: &AppState, id: Uuid, spec: &RoundSpec) -> Result<(), ApiError> {
-    let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
-    let (current, has_attempts) = store::lock(&mut tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("round"))?;
-    if current.finalized_at.is_some() {
-        return Err(ApiError::conflict(
-            "round_finalized",
-            "the round is finalized; only a judge's disqualification changes it now",
-        ));
-    }
-    let before = RoundSpec::parse(&draft_of(&current))
-        .map_err(|_| anyhow::anyhow!("stored round {id} no longer parses"))?;
-    if has_attempts && draw_changed(&before, spec) {
-        return Err(ApiError::conflict(
-            "round_has_attempts",
-            "attempts have started, so question_count, the quotas, shuffle_options and time_limit_seconds are fixed",
-        ));
-    }
-    store::update(&mut tx, id, spec).await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
-    Ok(())
 }
 
 /// Ends an open round now: no attempt can start after this.
