@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit;
 use crate::auth::{AuthUser, MaybeUser};
 use crate::contests::access::{readable_contest, staff_contest};
 use crate::contests::store::{self, ContestChanges, ContestRow, NewContest};
@@ -295,7 +296,18 @@ pub async fn publish_contest(
     let row = if contest.published_at.is_some() {
         contest
     } else {
-        store::publish(&state.db, contest.id).await?
+        let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
+        let row = store::publish(&mut *tx, contest.id).await?;
+        audit::record(
+            &mut *tx,
+            audit::Entry {
+                contest_id: Some(contest.id),
+                ..audit::Entry::new(audit::Actor::Account(user.id), "contest.publish")
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        row
     };
     Ok(HttpResponse::Ok().json(Contest::from(row)))
 }

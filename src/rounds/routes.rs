@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::{AuthUser, MaybeUser};
 use crate::contests::access::{
     can_see_drafts, readable_contest, require_contest_staff, staff_contest,
@@ -399,12 +400,23 @@ pub async fn close_round(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let round = staff_round(&state, &user, *path).await?;
-    if !store::close_now(&state.db, round.id).await? {
+    let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
+    if !store::close_now(&mut *tx, round.id).await? {
         return Err(ApiError::conflict(
             "round_not_open",
             "only an open round can be closed early",
         ));
     }
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            contest_id: Some(round.contest_id),
+            round_id: Some(round.id),
+            ..audit::Entry::new(audit::Actor::Account(user.id), "round.close")
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
     let row = store::get(&state.db, round.id)
         .await?
         .ok_or_else(|| ApiError::not_found("round"))?;

@@ -232,15 +232,15 @@ pub async fn update(
 /// Ends an open round now. `false` when it was not open (already closed, finalized, or not
 /// yet opened) — decided by the database clock in the same statement, so two organisers
 /// closing at once both see one close.
-#[tracing::instrument(skip(pool))]
-pub async fn close_now(pool: &PgPool, id: Uuid) -> anyhow::Result<bool> {
+#[tracing::instrument(skip(db))]
+pub async fn close_now(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> anyhow::Result<bool> {
     let done = sqlx::query!(
         "UPDATE rounds SET closes_at = greatest(now(), opens_at + interval '1 millisecond'),
              closed_early_at = now(), updated_at = now()
          WHERE id = $1 AND finalized_at IS NULL AND opens_at <= now() AND closes_at > now()",
         id
     )
-    .execute(pool)
+    .execute(db)
     .await
     .with_context(|| format!("closing round {id}"))?;
     Ok(done.rows_affected() == 1)

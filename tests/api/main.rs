@@ -7,6 +7,8 @@ mod accounts;
 mod authoring;
 mod cli;
 mod contest_access;
+mod folders;
+mod imports;
 mod problems;
 mod schema;
 mod service;
