@@ -19,10 +19,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
     let text = match decode_text(bytes) {
         Ok(text) => text,
         Err(e) => {
-            return Parsed {
-                errors: vec![e],
-                ..Parsed::default()
-            };
+            return Parsed::failed(e);
         }
     };
     let mut parsed = Parsed::default();

@@ -15,19 +15,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
     let text = match decode_text(bytes) {
         Ok(text) => text,
         Err(e) => {
-            return Parsed {
-                errors: vec![e],
-                ..Parsed::default()
-            };
+            return Parsed::failed(e);
         }
     };
     let separator = sniff_separator(&text);
     match read_rows(&text, separator) {
         Ok(rows) => parse_rows(&rows),
-        Err(e) => Parsed {
-            errors: vec![e],
-            ..Parsed::default()
-        },
+        Err(e) => Parsed::failed(e),
     }
 }
 

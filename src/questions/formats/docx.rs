@@ -23,10 +23,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
         .unwrap_or_else(|_| Err(unreadable("panic while unzipping")));
     match lines {
         Ok(lines) => parse_lines(&lines),
-        Err(e) => Parsed {
-            errors: vec![e],
-            ..Parsed::default()
-        },
+        Err(e) => Parsed::failed(e),
     }
 }
 

@@ -131,6 +131,16 @@ pub struct Parsed {
     pub errors: Vec<LineError>,
 }
 
+impl Parsed {
+    /// A file that could not be read at all: one error, no questions.
+    pub fn failed(error: LineError) -> Self {
+        Self {
+            errors: vec![error],
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("không tạo được tệp XLSX / could not build the XLSX file: {0}")]

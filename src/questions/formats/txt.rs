@@ -33,10 +33,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
                 .map(|(i, l)| (i + 1, l.to_owned()))
                 .collect::<Vec<_>>(),
         ),
-        Err(e) => Parsed {
-            errors: vec![e],
-            ..Parsed::default()
-        },
+        Err(e) => Parsed::failed(e),
     }
 }
 

@@ -14,10 +14,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
         .unwrap_or_else(|_| Err(unreadable("calamine panicked")));
     match rows {
         Ok(rows) => parse_rows(&rows),
-        Err(e) => Parsed {
-            errors: vec![e],
-            ..Parsed::default()
-        },
+        Err(e) => Parsed::failed(e),
     }
 }
 
