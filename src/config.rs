@@ -13,6 +13,8 @@
 //! | `HOITHI_WORKERS` | CPU count | HTTP worker threads |
 //! | `HOITHI_SHUTDOWN_TIMEOUT_SECONDS` | `30` | how long SIGTERM waits for in-flight requests |
 //! | `HOITHI_PASSWORD_HASH_CONCURRENCY` | CPU count | password hashes computed at once |
+//! | `HOITHI_SUBMIT_GRACE_MS` | `3000` | how long past an attempt's deadline a submission is still accepted |
+//! | `HOITHI_SWEEP_INTERVAL_MS` | `5000` | how often attempts whose time ran out are closed |
 //! | `HOITHI_TRUST_FORWARDED_FOR` | `false` | take the client address from `X-Forwarded-For` (only behind a proxy you run) |
 //! | `RUST_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |
 
@@ -42,6 +44,10 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub password_hash_concurrency: usize,
     pub trust_forwarded_for: bool,
+    /// How long past an attempt's deadline a submission is still accepted.
+    pub submit_grace: Duration,
+    /// How often expired attempts are closed in the background.
+    pub sweep_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +109,18 @@ impl Settings {
                 1..=256,
             )?,
             trust_forwarded_for: parse_bool(get, "HOITHI_TRUST_FORWARDED_FOR")?,
+            submit_grace: Duration::from_millis(parse_or(
+                get,
+                "HOITHI_SUBMIT_GRACE_MS",
+                3000,
+                0..=60_000,
+            )?),
+            sweep_interval: Duration::from_millis(parse_or(
+                get,
+                "HOITHI_SWEEP_INTERVAL_MS",
+                5000,
+                100..=600_000,
+            )?),
         })
     }
 }

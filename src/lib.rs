@@ -20,6 +20,7 @@
 //! - [`service`]: health, readiness, metrics, echo.
 //! - [`questions`]: the question bank, its revisions, imports and exports.
 //! - [`rounds`]: weekly rounds, their derived state, closing early.
+//! - [`taking`]: attempts — the draw, autosave, submission, the sweeper.
 //! - [`units`]: the organisation tree: import, listing, roll-ups.
 
 pub mod audit;
@@ -40,5 +41,6 @@ pub mod rounds;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod taking;
 pub mod telemetry;
 pub mod units;

@@ -14,6 +14,7 @@ use crate::questions::import::ImportReport;
 use crate::questions::routes as questions;
 use crate::rounds::routes as rounds;
 use crate::service::routes as service;
+use crate::taking::routes as taking;
 use crate::units::import::LineError;
 use crate::units::routes as units;
 
@@ -35,6 +36,7 @@ use crate::units::routes as units;
         questions::patch_question, questions::delete_question, questions::import_questions,
         rounds::create_round, rounds::list_rounds, rounds::get_round, rounds::patch_round,
         rounds::close_round,
+        taking::start_attempt, taking::get_attempt, taking::save_answers, taking::submit_attempt,
     ),
     components(schemas(
         Problem, service::Health, service::Readiness, service::Checks, service::Echo,
@@ -46,6 +48,8 @@ use crate::units::routes as units;
         questions::QuestionOption, questions::QuestionList, OptionSpec, QuestionKind, Difficulty,
         rounds::RoundBody, rounds::RoundPatch, rounds::Round, rounds::RoundList, rounds::Prediction,
         Prize, RoundState, ImportReport, Skipped, QuestionError,
+        taking::Attempt, taking::ShownQuestion, taking::ShownOption, taking::Answer,
+        taking::AttemptResult, taking::AnswersBody, taking::SubmitBody, taking::Submitted,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -53,6 +57,7 @@ use crate::units::routes as units;
         (name = "accounts", description = "registration, sessions, one's own profile"),
         (name = "units", description = "the organisation tree"),
         (name = "authoring", description = "contests, question banks and rounds (organisers)"),
+        (name = "taking", description = "timed attempts: start, autosave, resume, submit (members)"),
     )
 )]
 pub struct ApiDoc;

@@ -24,12 +24,15 @@ use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
-use crate::{contests, db, extract, questions, rounds, service, telemetry, units};
+use crate::taking::cache::Caches;
+use crate::{contests, db, extract, questions, rounds, service, taking, telemetry, units};
 
 pub struct Application {
     port: u16,
     admin_port: Option<u16>,
     server: Server,
+    /// Closes attempts whose time ran out; stopped with the server.
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -71,7 +74,10 @@ impl Application {
             jwt: jwt.clone(),
             hasher: PasswordHasher::new(settings.password_hash_concurrency),
             trust_forwarded_for: settings.trust_forwarded_for,
+            caches: Caches::default(),
+            grace_ms: i64::try_from(settings.submit_grace.as_millis()).unwrap_or(i64::MAX),
         });
+        let sweeper = taking::sweeper::spawn(state.clone().into_inner(), settings.sweep_interval);
         let jwt = web::Data::from(jwt);
         let metrics = web::Data::new(Metrics::new()?);
         let openapi = ApiDoc::openapi();
@@ -95,6 +101,7 @@ impl Application {
                 .configure(contests::routes::configure)
                 .configure(questions::routes::configure)
                 .configure(rounds::routes::configure)
+                .configure(taking::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
                 .default_service(web::to(error::unknown_route))
@@ -114,6 +121,7 @@ impl Application {
             port,
             admin_port,
             server: server.run(),
+            sweeper,
         })
     }
 
@@ -131,7 +139,9 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.sweeper.abort();
+        result
     }
 }
 

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use crate::auth::{JwtKeys, PasswordHasher};
 use crate::kv::Redis;
 use crate::rate_limit::RateLimiter;
+use crate::taking::cache::Caches;
 
 pub struct AppState {
     pub db: PgPool,
@@ -20,4 +21,8 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     pub trust_forwarded_for: bool,
+    /// Rounds, banks and question revisions, cached for starting and taking attempts.
+    pub caches: Caches,
+    /// How long past its deadline a submission is still accepted (network latency).
+    pub grace_ms: i64,
 }

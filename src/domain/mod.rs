@@ -1,6 +1,7 @@
 //! Parsed, validated types and the pure rules of `contest-rules.md`. Nothing here does I/O.
 
 pub mod account;
+pub mod draw;
 pub mod phone;
 pub mod question;
 pub mod round;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::draw::joint_allocation;
 use crate::domain::question::Difficulty;
 use crate::error::FieldErrors;
 
@@ -380,7 +381,7 @@ impl RoundSpec {
         if errors.is_empty()
             && !self.categories.is_empty()
             && !self.difficulties.is_empty()
-            && pool.max_joint_draw(&self.categories, &self.difficulties) < n
+            && !pool.joint_draw_possible(&self.categories, &self.difficulties)
         {
             errors.entry("difficulties".into()).or_default().push(
                 "no draw meets the category and difficulty quotas together: the bank lacks questions of the needed difficulty within those categories".into(),
@@ -425,69 +426,38 @@ impl PoolCounts {
             .sum()
     }
 
-    /// The most questions one draw can take honouring both quotas: a max flow from the
-    /// categories through the cells to the difficulties. The graph has at most a few dozen
-    /// nodes, so a plain augmenting-path search is plenty.
-    fn max_joint_draw(
+    /// Can one draw meet both quotas at once? A flow through the category × difficulty table.
+    fn joint_draw_possible(
         &self,
         categories: &BTreeMap<String, i32>,
         difficulties: &BTreeMap<Difficulty, i32>,
-    ) -> i64 {
-        let cats: Vec<&String> = categories.keys().collect();
-        let levels: Vec<Difficulty> = difficulties.keys().copied().collect();
-        // Nodes: 0 source, 1..=C categories, then D difficulties, then the sink.
-        let size = cats.len() + levels.len() + 2;
-        let sink = size - 1;
-        let mut capacity = vec![vec![0_i64; size]; size];
-        for (i, name) in cats.iter().enumerate() {
-            capacity[0][1 + i] = i64::from(categories[*name]);
-            for (j, level) in levels.iter().enumerate() {
-                capacity[1 + i][1 + cats.len() + j] = self
-                    .cells
-                    .get(&(Some((*name).clone()), Some(*level)))
-                    .copied()
-                    .unwrap_or(0);
-            }
-        }
-        for (j, level) in levels.iter().enumerate() {
-            capacity[1 + cats.len() + j][sink] = i64::from(difficulties[level]);
-        }
-        max_flow(&mut capacity, 0, sink)
-    }
-}
-
-/// Edmonds–Karp on an adjacency matrix.
-fn max_flow(capacity: &mut [Vec<i64>], source: usize, sink: usize) -> i64 {
-    let size = capacity.len();
-    let mut flow = 0;
-    loop {
-        let mut parent = vec![usize::MAX; size];
-        parent[source] = source;
-        let mut queue = std::collections::VecDeque::from([source]);
-        while let Some(u) = queue.pop_front() {
-            for v in 0..size {
-                if parent[v] == usize::MAX && capacity[u][v] > 0 {
-                    parent[v] = u;
-                    queue.push_back(v);
-                }
-            }
-        }
-        if parent[sink] == usize::MAX {
-            return flow;
-        }
-        let mut push = i64::MAX;
-        let mut v = sink;
-        while v != source {
-            push = push.min(capacity[parent[v]][v]);
-            v = parent[v];
-        }
-        let mut v = sink;
-        while v != source {
-            capacity[parent[v]][v] -= push;
-            capacity[v][parent[v]] += push;
-            v = parent[v];
-        }
-        flow += push;
+    ) -> bool {
+        let cells: Vec<Vec<i64>> = categories
+            .keys()
+            .map(|name| {
+                difficulties
+                    .keys()
+                    .map(|level| {
+                        self.cells
+                            .get(&(Some(name.clone()), Some(*level)))
+                            .copied()
+                            .unwrap_or(0)
+                    })
+                    .collect()
+            })
+            .collect();
+        joint_allocation(
+            &categories
+                .values()
+                .map(|q| i64::from(*q))
+                .collect::<Vec<_>>(),
+            &difficulties
+                .values()
+                .map(|q| i64::from(*q))
+                .collect::<Vec<_>>(),
+            &cells,
+        )
+        .is_some()
     }
 }
 

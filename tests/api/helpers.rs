@@ -177,7 +177,33 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut HashMap<String, String>)
     }
 }
 
+/// A second server on the same database and Redis prefix, as a second instance behind a
+/// load balancer would be. Stopped when dropped.
+pub struct Sibling {
+    pub address: String,
+    handle: ServerHandle,
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
 impl TestApp {
+    pub fn sibling(&self) -> Sibling {
+        let env = test_env(&self.db.url, &self.redis_prefix);
+        let settings =
+            Settings::from_lookup(&|k| env.get(k).cloned()).expect("valid test settings");
+        let pool = hoithi::db::connect_lazy(&settings.database).expect("a pool");
+        let redis = Redis::connect_lazy(&settings.redis).expect("a Redis handle");
+        let app = Application::build_with(settings, pool, redis).expect("building a sibling");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Sibling { address, handle }
+    }
+
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.api
             .post(self.url(path))

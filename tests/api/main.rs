@@ -13,4 +13,5 @@ mod problems;
 mod schema;
 mod service;
 mod shutdown;
+mod taking;
 mod units;

@@ -1,0 +1,201 @@
+//! Attempts in PostgreSQL. A start is one INSERT whose WHERE clause enforces the round's
+//! window and `max_attempts`, while the unique indexes enforce one attempt in progress and
+//! one number per attempt: whatever the concurrency, the database decides.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    pub id: Uuid,
+    pub round_id: Uuid,
+    pub member_id: Uuid,
+    pub number: i16,
+    pub state: String,
+    pub started_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub paper_revisions: Vec<Uuid>,
+    pub paper_option_order: Vec<i32>,
+    pub answers: Vec<i16>,
+    pub prediction: Option<i64>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i32>,
+    pub correct: Option<i16>,
+    pub total: Option<i16>,
+}
+
+pub struct NewAttempt<'a> {
+    pub id: Uuid,
+    pub round_id: Uuid,
+    pub member_id: Uuid,
+    pub now: DateTime<Utc>,
+    pub paper_revisions: &'a [Uuid],
+    pub paper_option_order: &'a [i32],
+}
+
+/// Inserts the attempt if the round is open at `now`, the member has attempts left and none
+/// in progress; `None` otherwise (the caller finds out which).
+#[tracing::instrument(skip_all, fields(round_id = %new.round_id))]
+pub async fn insert(pool: &PgPool, new: &NewAttempt<'_>) -> anyhow::Result<Option<AttemptRow>> {
+    let answers = vec![0_i16; new.paper_revisions.len()];
+    sqlx::query_as!(
+        AttemptRow,
+        r#"WITH used AS (
+               SELECT coalesce(max(number), 0) AS n FROM attempts WHERE round_id = $2 AND member_id = $3
+           )
+           INSERT INTO attempts (id, round_id, member_id, number, started_at, deadline,
+                                 paper_revisions, paper_option_order, answers)
+           SELECT $1, r.id, $3, used.n + 1, $4::timestamptz,
+                  least($4::timestamptz + make_interval(secs => r.time_limit_seconds), r.closes_at), $5, $6, $7
+           FROM rounds r, used
+           WHERE r.id = $2 AND r.opens_at <= $4 AND r.closes_at > $4 AND r.finalized_at IS NULL
+             AND used.n < r.max_attempts
+           ON CONFLICT DO NOTHING
+           RETURNING id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
+                     paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total"#,
+        new.id,
+        new.round_id,
+        new.member_id,
+        new.now,
+        new.paper_revisions,
+        new.paper_option_order,
+        &answers
+    )
+    .fetch_optional(pool)
+    .await
+    .context("starting an attempt")
+}
+
+/// The member's attempts at the round, newest first.
+pub async fn of_member(
+    pool: &PgPool,
+    round_id: Uuid,
+    member_id: Uuid,
+) -> anyhow::Result<Vec<AttemptRow>> {
+    sqlx::query_as!(
+        AttemptRow,
+        r#"SELECT id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
+                  paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total
+           FROM attempts WHERE round_id = $1 AND member_id = $2 ORDER BY number DESC"#,
+        round_id,
+        member_id
+    )
+    .fetch_all(pool)
+    .await
+    .context("loading the member's attempts")
+}
+
+/// The attempt if it is `member_id`'s (anyone else's is absent).
+pub async fn get(pool: &PgPool, id: Uuid, member_id: Uuid) -> anyhow::Result<Option<AttemptRow>> {
+    sqlx::query_as!(
+        AttemptRow,
+        r#"SELECT id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
+                  paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total
+           FROM attempts WHERE id = $1 AND member_id = $2"#,
+        id,
+        member_id
+    )
+    .fetch_optional(pool)
+    .await
+    .with_context(|| format!("loading attempt {id}"))
+}
+
+/// Autosave: replaces the answers while the attempt is in progress and its time (with
+/// grace) has not run out. `false` when it no longer is.
+pub async fn save_answers(
+    pool: &PgPool,
+    id: Uuid,
+    answers: &[i16],
+    now: DateTime<Utc>,
+    grace_ms: i64,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE attempts SET answers = $2, answers_saved_at = $3
+         WHERE id = $1 AND state = 'in_progress'
+           AND deadline + make_interval(secs => $4::float8 / 1000) >= $3",
+        id,
+        answers,
+        now,
+        grace_ms as f64
+    )
+    .execute(pool)
+    .await
+    .context("saving answers")?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub struct Submission<'a> {
+    pub id: Uuid,
+    pub answers: &'a [i16],
+    pub prediction: i64,
+    pub submitted_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub correct: i16,
+}
+
+/// Ends the attempt with its result. `None` when it had already ended (a concurrent submit
+/// or the sweeper won): the caller reads back what was stored.
+pub async fn submit(pool: &PgPool, s: &Submission<'_>) -> anyhow::Result<Option<AttemptRow>> {
+    sqlx::query_as!(
+        AttemptRow,
+        r#"UPDATE attempts SET state = 'submitted', answers = $2, prediction = $3,
+                  submitted_at = $4, duration_ms = $5, correct = $6, total = cardinality(paper_revisions)
+           WHERE id = $1 AND state = 'in_progress'
+           RETURNING id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
+                     paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total"#,
+        s.id,
+        s.answers,
+        s.prediction,
+        s.submitted_at,
+        s.duration_ms,
+        s.correct
+    )
+    .fetch_optional(pool)
+    .await
+    .context("submitting an attempt")
+}
+
+/// Closes attempts whose time ran out (deadline + grace before `now`) with their autosaved
+/// answers, graded in SQL: `only` one attempt (lazily, when touched) or up to `limit` of
+/// them (the sweeper). `SKIP LOCKED` lets several sweepers run at once without waiting on
+/// or double-closing each other.
+#[tracing::instrument(skip(pool))]
+pub async fn expire_due(
+    pool: &PgPool,
+    only: Option<Uuid>,
+    now: DateTime<Utc>,
+    grace_ms: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<AttemptRow>> {
+    sqlx::query_as!(
+        AttemptRow,
+        r#"UPDATE attempts a SET
+               state = 'expired',
+               submitted_at = a.deadline,
+               duration_ms = (extract(epoch FROM a.deadline - a.started_at) * 1000)::integer,
+               total = cardinality(a.paper_revisions),
+               correct = (SELECT count(*) FROM unnest(a.paper_revisions, a.answers) AS p(rev, answer)
+                          JOIN question_revisions q ON q.id = p.rev
+                          WHERE q.correct_mask = p.answer)
+           WHERE a.id IN (
+               SELECT id FROM attempts
+               WHERE state = 'in_progress'
+                 AND deadline + make_interval(secs => $2::float8 / 1000) < $1
+                 AND ($3::uuid IS NULL OR id = $3)
+               ORDER BY deadline
+               LIMIT $4
+               FOR UPDATE SKIP LOCKED)
+           RETURNING a.id, a.round_id, a.member_id, a.number, a.state, a.started_at, a.deadline,
+                     a.paper_revisions, a.paper_option_order, a.answers, a.prediction,
+                     a.submitted_at, a.duration_ms, a.correct, a.total"#,
+        now,
+        grace_ms as f64,
+        only,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+    .context("closing attempts whose time ran out")
+}
