@@ -11,13 +11,16 @@ use uuid::Uuid;
 
 use crate::auth::PasswordHasher;
 use crate::auth::store::{self as accounts, NewAccount};
-use crate::config::{DatabaseSettings, Settings};
+use crate::config::{DatabaseSettings, RedisSettings, Settings};
 use crate::contests::{folder, store as contests};
 use crate::domain::{FullName, Login, Password, Role};
 use crate::error::ApiError;
+use crate::kv::Redis;
+use crate::leaderboard::board;
 use crate::questions::formats::Format;
 use crate::questions::import as qimport;
 use crate::startup::Application;
+use crate::taking::cache::Caches;
 use crate::{audit, db, telemetry, units};
 
 #[derive(Debug, Parser)]
@@ -45,6 +48,19 @@ pub enum Command {
     /// Question banks.
     #[command(subcommand)]
     Questions(QuestionsCommand),
+    /// Live leaderboards in Redis.
+    #[command(subcommand)]
+    Leaderboard(LeaderboardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaderboardCommand {
+    /// Rebuild leaderboards in Redis from PostgreSQL: one round's, or every round's and
+    /// every contest's.
+    Rebuild {
+        #[arg(long)]
+        round: Option<Uuid>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +145,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             dry_run,
             partial,
         }) => import_questions(&contest, &file, format.as_deref(), dry_run, partial).await,
+        Command::Leaderboard(LeaderboardCommand::Rebuild { round }) => {
+            rebuild_leaderboards(round).await
+        }
     }
 }
 
@@ -448,5 +467,44 @@ async fn import_questions(
             report.errors.len()
         );
     }
+    Ok(())
+}
+
+async fn rebuild_leaderboards(only: Option<Uuid>) -> anyhow::Result<()> {
+    let pool = cli_pool().await?;
+    let redis = Redis::connect_lazy(&RedisSettings::from_env()?)?;
+    let caches = Caches::default();
+    let rounds: Vec<Uuid> = match only {
+        Some(id) => vec![id],
+        None => sqlx::query_scalar!("SELECT id FROM rounds ORDER BY contest_id, number")
+            .fetch_all(&pool)
+            .await
+            .context("listing rounds")?,
+    };
+    let mut contests = std::collections::BTreeMap::new();
+    for id in rounds {
+        let round = caches
+            .round(&pool, id)
+            .await?
+            .with_context(|| format!("no round {id}"))?;
+        let ctx = board::RoundContext {
+            round_id: round.id,
+            contest_id: round.contest_id,
+            live: &round.live,
+            contest_rounds: &round.contest_rounds,
+        };
+        if !board::rebuild_round(&pool, &redis, &ctx).await? {
+            bail!("round {id}: another rebuild is running; try again in a minute");
+        }
+        println!("rebuilt round {id}");
+        contests.insert(round.contest_id, round.contest_rounds.clone());
+    }
+    for (contest, rounds) in contests {
+        if !board::rebuild_contest(&pool, &redis, contest, &rounds).await? {
+            bail!("contest {contest}: another rebuild is running; try again in a minute");
+        }
+        println!("rebuilt contest {contest}");
+    }
+    pool.close().await;
     Ok(())
 }

@@ -157,7 +157,12 @@ impl DatabaseSettings {
 }
 
 impl RedisSettings {
-    fn from_lookup(get: Lookup<'_>) -> Result<Self, ConfigError> {
+    /// What the commands that touch Redis alone (`leaderboard rebuild`) need.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&env_lookup)
+    }
+
+    pub fn from_lookup(get: Lookup<'_>) -> Result<Self, ConfigError> {
         let url = get("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379/".to_owned());
         if !(url.starts_with("redis://")
             || url.starts_with("rediss://")

@@ -9,6 +9,7 @@ use crate::domain::RoundState;
 use crate::domain::question::{Difficulty, OptionSpec, QuestionKind};
 use crate::domain::round::Prize;
 use crate::error::Problem;
+use crate::leaderboard::routes as leaderboards;
 use crate::questions::formats::{LineError as QuestionError, Skipped};
 use crate::questions::import::ImportReport;
 use crate::questions::routes as questions;
@@ -37,6 +38,7 @@ use crate::units::routes as units;
         rounds::create_round, rounds::list_rounds, rounds::get_round, rounds::patch_round,
         rounds::close_round,
         taking::start_attempt, taking::get_attempt, taking::save_answers, taking::submit_attempt,
+        leaderboards::round_leaderboard, leaderboards::my_place, leaderboards::contest_leaderboard,
     ),
     components(schemas(
         Problem, service::Health, service::Readiness, service::Checks, service::Echo,
@@ -50,6 +52,7 @@ use crate::units::routes as units;
         Prize, RoundState, ImportReport, Skipped, QuestionError,
         taking::Attempt, taking::ShownQuestion, taking::ShownOption, taking::Answer,
         taking::AttemptResult, taking::AnswersBody, taking::SubmitBody, taking::Submitted,
+        crate::leaderboard::Page, crate::leaderboard::Item, crate::leaderboard::MyPlace,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -57,6 +60,7 @@ use crate::units::routes as units;
         (name = "accounts", description = "registration, sessions, one's own profile"),
         (name = "units", description = "the organisation tree"),
         (name = "authoring", description = "contests, question banks and rounds (organisers)"),
+        (name = "leaderboards", description = "live round and contest leaderboards (public; names shown, phones never)"),
         (name = "taking", description = "timed attempts: start, autosave, resume, submit (members)"),
     )
 )]

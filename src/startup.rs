@@ -20,12 +20,15 @@ use crate::auth::{self, JwtKeys, PasswordHasher};
 use crate::config::Settings;
 use crate::error::{self, ApiError};
 use crate::kv::Redis;
+use crate::leaderboard::Leaderboards;
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use crate::taking::cache::Caches;
-use crate::{contests, db, extract, questions, rounds, service, taking, telemetry, units};
+use crate::{
+    contests, db, extract, leaderboard, questions, rounds, service, taking, telemetry, units,
+};
 
 pub struct Application {
     port: u16,
@@ -75,6 +78,7 @@ impl Application {
             hasher: PasswordHasher::new(settings.password_hash_concurrency),
             trust_forwarded_for: settings.trust_forwarded_for,
             caches: Caches::default(),
+            leaderboards: Leaderboards::default(),
             grace_ms: i64::try_from(settings.submit_grace.as_millis()).unwrap_or(i64::MAX),
         });
         let sweeper = taking::sweeper::spawn(state.clone().into_inner(), settings.sweep_interval);
@@ -102,6 +106,7 @@ impl Application {
                 .configure(questions::routes::configure)
                 .configure(rounds::routes::configure)
                 .configure(taking::routes::configure)
+                .configure(leaderboard::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
                 .default_service(web::to(error::unknown_route))

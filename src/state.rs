@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use crate::auth::{JwtKeys, PasswordHasher};
 use crate::kv::Redis;
+use crate::leaderboard::Leaderboards;
 use crate::rate_limit::RateLimiter;
 use crate::taking::cache::Caches;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Rounds, banks and question revisions, cached for starting and taking attempts.
     pub caches: Caches,
+    /// Leaderboard pages served from memory, and boards to rebuild after Redis missed updates.
+    pub leaderboards: Leaderboards,
     /// How long past its deadline a submission is still accepted (network latency).
     pub grace_ms: i64,
 }

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::domain::round::{RankKey, RankingChain};
 use crate::domain::{Difficulty, QuestionKind};
+use crate::leaderboard::encoding::live_keys;
 
 /// How long a cached bank or round is used before it is checked again.
 const FRESH_FOR: Duration = Duration::from_secs(1);
@@ -61,6 +63,10 @@ pub struct RoundInfo {
     pub categories: BTreeMap<String, i32>,
     pub difficulties: BTreeMap<Difficulty, i32>,
     pub prediction_prompt: String,
+    /// The live ranking chain's keys after `correct` (rule 7 without the prediction).
+    pub live: Vec<RankKey>,
+    /// Every round of the contest, this one included.
+    pub contest_rounds: Vec<Uuid>,
 }
 
 #[derive(Default)]
@@ -242,7 +248,9 @@ impl Caches {
                       r.time_limit_seconds, r.max_attempts, r.shuffle_options,
                       r.category_quotas AS "category_quotas!: sqlx::types::Json<BTreeMap<String, i32>>",
                       r.difficulty_quotas AS "difficulty_quotas!: sqlx::types::Json<BTreeMap<String, i32>>",
-                      r.prediction_prompt
+                      r.prediction_prompt, r.ranking,
+                      (SELECT array_agg(o.id ORDER BY o.number) FROM rounds o WHERE o.contest_id = r.contest_id)
+                          AS "contest_rounds!"
                FROM rounds r JOIN contests c ON c.id = r.contest_id WHERE r.id = $1"#,
             id
         )
@@ -269,6 +277,12 @@ impl Caches {
                 .filter_map(|(k, v)| Difficulty::parse(&k).ok().map(|d| (d, v)))
                 .collect(),
             prediction_prompt: r.prediction_prompt,
+            live: live_keys(
+                RankingChain::parse(&r.ranking)
+                    .map_err(anyhow::Error::msg)?
+                    .keys(),
+            ),
+            contest_rounds: r.contest_rounds,
         });
         self.lock_rounds()
             .insert(id, (Instant::now(), round.clone()));

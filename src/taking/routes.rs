@@ -16,6 +16,7 @@ use crate::domain::QuestionKind;
 use crate::domain::draw::{self, Candidate, DrawRule};
 use crate::error::{ApiError, FieldErrors, Problem};
 use crate::extract::{Json, JsonLimit};
+use crate::leaderboard;
 use crate::state::AppState;
 use crate::taking::cache::{PaperQuestion, RoundInfo};
 use crate::taking::store::{self, AttemptRow, NewAttempt, Submission};
@@ -199,7 +200,9 @@ pub async fn expire_if_due(state: &AppState, row: &AttemptRow) -> anyhow::Result
     if now <= row.deadline + chrono::Duration::milliseconds(state.grace_ms) {
         return Ok(false);
     }
-    store::expire_due(&state.db, Some(row.id), now, state.grace_ms, 1).await?;
+    for ended in store::expire_due(&state.db, Some(row.id), now, state.grace_ms, 1).await? {
+        leaderboard::record(state, &ended).await;
+    }
     Ok(true)
 }
 
@@ -566,7 +569,10 @@ pub async fn submit_attempt(
     )
     .await?;
     match stored {
-        Some(row) => submitted(&row),
+        Some(row) => {
+            leaderboard::record(&state, &row).await;
+            submitted(&row)
+        }
         // Ended meanwhile (a retry that raced this one, or the sweeper): answer what is stored.
         None => {
             let row = store::get(&state.db, row.id, user.id)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::leaderboard;
 use crate::state::AppState;
 use crate::taking::store;
 
@@ -19,6 +20,7 @@ pub fn spawn(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            state.leaderboards.heal(&state.redis).await;
             if let Err(e) = sweep(&state).await {
                 // PostgreSQL may be away for a while; the next tick tries again.
                 tracing::warn!(error = format!("{e:#}"), "sweeping expired attempts failed");
@@ -32,6 +34,9 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     let mut closed = 0;
     loop {
         let batch = store::expire_due(&state.db, None, Utc::now(), state.grace_ms, BATCH).await?;
+        for row in &batch {
+            leaderboard::record(state, row).await;
+        }
         closed += batch.len();
         if (batch.len() as i64) < BATCH {
             if closed > 0 {

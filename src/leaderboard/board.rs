@@ -1,0 +1,438 @@
+//! The leaderboards in Redis: keys, the Lua that keeps them, and rebuilding them from
+//! PostgreSQL.
+//!
+//! Per round: a sorted set (see `encoding`), a hash member → "correct|duration|entry" of
+//! each member's counted attempt, and a `ready` flag. Per contest: a sorted set and a hash
+//! member → entry. An empty sorted set does not exist in Redis, so `ready` is what says a
+//! board is complete; a board that is not ready is rebuilt from PostgreSQL on its next read.
+//!
+//! A rebuild takes a lock, reads PostgreSQL, fills temporary keys and RENAMEs them into
+//! place. Submissions that find the board being rebuilt queue their attempt id, and the
+//! rebuilder applies the queue after the RENAME — so nothing committed during a rebuild is
+//! lost. Every update is "keep the better entry", so applying one twice changes nothing.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use anyhow::Context;
+use redis::Script;
+use uuid::Uuid;
+
+use crate::domain::round::RankKey;
+use crate::kv::Redis;
+use crate::leaderboard::encoding::{self, Entry};
+use crate::leaderboard::store;
+
+/// How long a rebuild may hold its lock before another may take over.
+const REBUILD_LOCK: Duration = Duration::from_secs(60);
+/// Entries written per command while rebuilding.
+const CHUNK: usize = 1000;
+
+pub struct RoundKeys {
+    pub set: String,
+    pub best: String,
+    pub ready: String,
+    pub lock: String,
+    pub pending: String,
+}
+
+impl RoundKeys {
+    pub fn new(redis: &Redis, round_id: Uuid) -> Self {
+        let base = redis.key(&format!("lb:r:{round_id}"));
+        Self {
+            set: base.clone(),
+            best: format!("{base}:best"),
+            ready: format!("{base}:ready"),
+            lock: format!("{base}:lock"),
+            pending: format!("{base}:pending"),
+        }
+    }
+}
+
+pub struct ContestKeys {
+    pub set: String,
+    pub totals: String,
+    pub ready: String,
+    pub lock: String,
+    pub pending: String,
+}
+
+impl ContestKeys {
+    pub fn new(redis: &Redis, contest_id: Uuid) -> Self {
+        let base = redis.key(&format!("lb:c:{contest_id}"));
+        Self {
+            set: base.clone(),
+            totals: format!("{base}:tot"),
+            ready: format!("{base}:ready"),
+            lock: format!("{base}:lock"),
+            pending: format!("{base}:pending"),
+        }
+    }
+}
+
+/// Keeps the member's better entry on the round board, then recomputes the member's
+/// contest standing from every round's counted attempts.
+///
+/// KEYS: round set, best, ready, lock, pending; contest set, totals, ready, lock, pending;
+/// then (best, ready) of every round of the contest.
+/// ARGV: member id, score, entry, correct, duration, attempt id, contest score base, and
+/// `record` — or `recompute`, which only recomputes the member's contest standing.
+static RECORD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local member = ARGV[1]
+local score = tonumber(ARGV[2])
+local entry = ARGV[3]
+local round_changed = false
+if ARGV[8] == 'recompute' then
+  round_changed = true
+elseif redis.call('EXISTS', KEYS[3]) == 1 then
+  local old = redis.call('HGET', KEYS[2], member)
+  local better = true
+  if old then
+    local old_entry = string.match(old, '^[^|]*|[^|]*|(.*)$')
+    local old_score = tonumber(redis.call('ZSCORE', KEYS[1], old_entry))
+    if old_score and (old_score < score or (old_score == score and old_entry <= entry)) then
+      better = false
+    elseif old_entry then
+      redis.call('ZREM', KEYS[1], old_entry)
+    end
+  end
+  if better then
+    redis.call('ZADD', KEYS[1], ARGV[2], entry)
+    redis.call('HSET', KEYS[2], member, ARGV[4] .. '|' .. ARGV[5] .. '|' .. entry)
+    round_changed = true
+  end
+elseif redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('RPUSH', KEYS[5], ARGV[6])
+end
+if redis.call('EXISTS', KEYS[8]) == 0 then
+  if redis.call('EXISTS', KEYS[9]) == 1 then
+    redis.call('RPUSH', KEYS[10], member)
+  end
+  return 1
+end
+if not round_changed then
+  if ARGV[8] ~= 'recompute' and redis.call('EXISTS', KEYS[3]) == 0 then
+    -- The round board is incomplete, so the contest standing cannot be computed here.
+    redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
+  end
+  return 0
+end
+local correct, duration = 0, 0
+for i = 11, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then
+    redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
+    return 1
+  end
+  local best = redis.call('HGET', KEYS[i], member)
+  if best then
+    local c, d = string.match(best, '^([^|]*)|([^|]*)|')
+    correct = correct + tonumber(c)
+    duration = duration + tonumber(d)
+  end
+end
+local old_total = redis.call('HGET', KEYS[7], member)
+if old_total then redis.call('ZREM', KEYS[6], old_total) end
+local total_entry = string.format('%015d', duration) .. member
+redis.call('ZADD', KEYS[6], tonumber(ARGV[7]) - correct, total_entry)
+redis.call('HSET', KEYS[7], member, total_entry)
+return 1
+"#,
+    )
+});
+
+/// Puts the rebuilt keys in place and marks the board ready; answers and clears the queue
+/// of updates that arrived meanwhile. KEYS: temp set, temp hash, set, hash, ready, lock,
+/// pending.
+static FINISH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[3])
+else
+  redis.call('DEL', KEYS[3])
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[4])
+else
+  redis.call('DEL', KEYS[4])
+end
+redis.call('SET', KEYS[5], '1')
+local queued = redis.call('LRANGE', KEYS[7], 0, -1)
+redis.call('DEL', KEYS[6], KEYS[7])
+return queued
+"#,
+    )
+});
+
+/// What a round's board needs to record an attempt: its chain and its contest's rounds.
+pub struct RoundContext<'a> {
+    pub round_id: Uuid,
+    pub contest_id: Uuid,
+    pub live: &'a [RankKey],
+    pub contest_rounds: &'a [Uuid],
+}
+
+const CONTEST_SCORE_BASE: &str = "1000000000";
+
+pub async fn record(redis: &Redis, ctx: &RoundContext<'_>, entry: &Entry) -> anyhow::Result<()> {
+    invoke_record(redis, ctx, entry, "record").await
+}
+
+async fn invoke_record(
+    redis: &Redis,
+    ctx: &RoundContext<'_>,
+    entry: &Entry,
+    mode: &str,
+) -> anyhow::Result<()> {
+    let round = RoundKeys::new(redis, ctx.round_id);
+    let contest = ContestKeys::new(redis, ctx.contest_id);
+    let (score, member) = encoding::round_member(ctx.live, entry);
+    let mut invocation = RECORD.prepare_invoke();
+    invocation
+        .key(&round.set)
+        .key(&round.best)
+        .key(&round.ready)
+        .key(&round.lock)
+        .key(&round.pending)
+        .key(&contest.set)
+        .key(&contest.totals)
+        .key(&contest.ready)
+        .key(&contest.lock)
+        .key(&contest.pending);
+    for id in ctx.contest_rounds {
+        let keys = RoundKeys::new(redis, *id);
+        invocation.key(keys.best).key(keys.ready);
+    }
+    invocation
+        .arg(entry.member_id.hyphenated().to_string())
+        .arg(score)
+        .arg(member)
+        .arg(entry.correct)
+        .arg(entry.duration_ms)
+        .arg(entry.attempt_id.hyphenated().to_string())
+        .arg(CONTEST_SCORE_BASE)
+        .arg(mode);
+    let _: i64 = invocation
+        .invoke_async(&mut redis.conn())
+        .await
+        .context("recording an attempt on the leaderboards")?;
+    Ok(())
+}
+
+async fn try_lock(redis: &Redis, key: &str) -> anyhow::Result<bool> {
+    let acquired: Option<String> = redis::cmd("SET")
+        .arg(key)
+        .arg("1")
+        .arg("NX")
+        .arg("PX")
+        .arg(u64::try_from(REBUILD_LOCK.as_millis()).unwrap_or(u64::MAX))
+        .query_async(&mut redis.conn())
+        .await
+        .context("taking a leaderboard rebuild lock")?;
+    Ok(acquired.is_some())
+}
+
+pub async fn is_ready(redis: &Redis, ready_key: &str) -> anyhow::Result<bool> {
+    let ready: bool = redis::cmd("EXISTS")
+        .arg(ready_key)
+        .query_async(&mut redis.conn())
+        .await
+        .context("checking a leaderboard")?;
+    Ok(ready)
+}
+
+async fn write_temp(
+    redis: &Redis,
+    set: &str,
+    hash: &str,
+    rows: &[(f64, String, String, String)],
+) -> anyhow::Result<()> {
+    let mut conn = redis.conn();
+    let _: () = redis::cmd("DEL")
+        .arg(set)
+        .arg(hash)
+        .query_async(&mut conn)
+        .await
+        .context("clearing a temporary leaderboard")?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut zadd = redis::cmd("ZADD");
+        zadd.arg(set);
+        let mut hset = redis::cmd("HSET");
+        hset.arg(hash);
+        for (score, member, field, value) in chunk {
+            zadd.arg(*score).arg(member);
+            hset.arg(field).arg(value);
+        }
+        let _: () = redis::pipe()
+            .add_command(zadd)
+            .ignore()
+            .add_command(hset)
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .context("filling a temporary leaderboard")?;
+    }
+    Ok(())
+}
+
+/// The keys a rebuild swaps: the temporary ones into the live ones.
+struct Swap<'a> {
+    temp_set: &'a str,
+    temp_hash: &'a str,
+    set: &'a str,
+    hash: &'a str,
+    ready: &'a str,
+    lock: &'a str,
+    pending: &'a str,
+}
+
+async fn finish(redis: &Redis, swap: Swap<'_>) -> anyhow::Result<Vec<String>> {
+    FINISH
+        .key(swap.temp_set)
+        .key(swap.temp_hash)
+        .key(swap.set)
+        .key(swap.hash)
+        .key(swap.ready)
+        .key(swap.lock)
+        .key(swap.pending)
+        .invoke_async(&mut redis.conn())
+        .await
+        .context("putting a rebuilt leaderboard in place")
+}
+
+/// Rebuilds a round's board from PostgreSQL. `false` when another rebuild holds the lock.
+#[tracing::instrument(skip(pool, redis, ctx), fields(round_id = %ctx.round_id))]
+pub async fn rebuild_round(
+    pool: &sqlx::PgPool,
+    redis: &Redis,
+    ctx: &RoundContext<'_>,
+) -> anyhow::Result<bool> {
+    let keys = RoundKeys::new(redis, ctx.round_id);
+    if !try_lock(redis, &keys.lock).await? {
+        return Ok(false);
+    }
+    let ranked = store::round_ranking(pool, ctx.round_id, ctx.live, None, 0).await?;
+    let rows: Vec<(f64, String, String, String)> = ranked
+        .iter()
+        .map(|r| {
+            let (score, member) = encoding::round_member(ctx.live, &r.entry);
+            let best = format!("{}|{}|{member}", r.entry.correct, r.entry.duration_ms);
+            (
+                score,
+                member,
+                r.entry.member_id.hyphenated().to_string(),
+                best,
+            )
+        })
+        .collect();
+    let (temp_set, temp_hash) = (format!("{}:tmp", keys.set), format!("{}:tmp", keys.best));
+    write_temp(redis, &temp_set, &temp_hash, &rows).await?;
+    let queued = finish(
+        redis,
+        Swap {
+            temp_set: &temp_set,
+            temp_hash: &temp_hash,
+            set: &keys.set,
+            hash: &keys.best,
+            ready: &keys.ready,
+            lock: &keys.lock,
+            pending: &keys.pending,
+        },
+    )
+    .await?;
+    let ids: Vec<Uuid> = queued
+        .iter()
+        .filter_map(|s| Uuid::parse_str(s).ok())
+        .collect();
+    if !ids.is_empty() {
+        for (_, entry) in store::entries(pool, &ids).await? {
+            record(redis, ctx, &entry).await?;
+        }
+    }
+    tracing::info!(entries = rows.len(), "rebuilt a round leaderboard");
+    Ok(true)
+}
+
+/// Rebuilds a contest's standing from PostgreSQL. `false` when another rebuild holds the
+/// lock.
+#[tracing::instrument(skip(pool, redis, contest_rounds))]
+pub async fn rebuild_contest(
+    pool: &sqlx::PgPool,
+    redis: &Redis,
+    contest_id: Uuid,
+    contest_rounds: &[Uuid],
+) -> anyhow::Result<bool> {
+    let keys = ContestKeys::new(redis, contest_id);
+    if !try_lock(redis, &keys.lock).await? {
+        return Ok(false);
+    }
+    let standing = store::contest_standing(pool, contest_id).await?;
+    let rows: Vec<(f64, String, String, String)> = standing
+        .iter()
+        .map(|s| {
+            let (score, member) = encoding::contest_member(s.member_id, s.correct, s.duration_ms);
+            (
+                score,
+                member.clone(),
+                s.member_id.hyphenated().to_string(),
+                member,
+            )
+        })
+        .collect();
+    let (temp_set, temp_hash) = (format!("{}:tmp", keys.set), format!("{}:tmp", keys.totals));
+    write_temp(redis, &temp_set, &temp_hash, &rows).await?;
+    let queued = finish(
+        redis,
+        Swap {
+            temp_set: &temp_set,
+            temp_hash: &temp_hash,
+            set: &keys.set,
+            hash: &keys.totals,
+            ready: &keys.ready,
+            lock: &keys.lock,
+            pending: &keys.pending,
+        },
+    )
+    .await?;
+    // Members whose standing changed during the rebuild: recompute them from the round
+    // boards (which marks the contest board for another rebuild if a round board is not
+    // complete).
+    if let Some(&any_round) = contest_rounds.first() {
+        let ctx = RoundContext {
+            round_id: any_round,
+            contest_id,
+            live: &[],
+            contest_rounds,
+        };
+        for member in queued.iter().filter_map(|s| Uuid::parse_str(s).ok()) {
+            let entry = Entry {
+                member_id: member,
+                attempt_id: Uuid::nil(),
+                correct: 0,
+                duration_ms: 0,
+                submitted_at: chrono::DateTime::UNIX_EPOCH,
+            };
+            invoke_record(redis, &ctx, &entry, "recompute").await?;
+        }
+    }
+    tracing::info!(entries = rows.len(), "rebuilt a contest leaderboard");
+    Ok(true)
+}
+
+/// Marks boards incomplete so their next read rebuilds them (after Redis missed updates).
+pub async fn invalidate(redis: &Redis, rounds: &[Uuid], contests: &[Uuid]) -> anyhow::Result<()> {
+    let mut del = redis::cmd("DEL");
+    for id in rounds {
+        del.arg(RoundKeys::new(redis, *id).ready);
+    }
+    for id in contests {
+        del.arg(ContestKeys::new(redis, *id).ready);
+    }
+    let _: () = del
+        .query_async(&mut redis.conn())
+        .await
+        .context("invalidating leaderboards")?;
+    Ok(())
+}

@@ -1,0 +1,433 @@
+//! Live leaderboards: each round's (every member's best attempt by the round's live chain),
+//! each contest's (rule 9), kept in Redis sorted sets whose order equals PostgreSQL's
+//! exactly (`encoding`). PostgreSQL is the truth: a board missing from Redis is rebuilt from
+//! it, and while Redis is away round boards are read from PostgreSQL (contest boards answer
+//! 503). Hot pages are cached in-process for at most a second.
+
+pub mod board;
+pub mod encoding;
+pub mod routes;
+pub mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::kv::Redis;
+use crate::state::AppState;
+use crate::taking::cache::RoundInfo;
+use crate::taking::store::AttemptRow;
+use board::RoundContext;
+use encoding::Entry;
+
+/// How long a page of a leaderboard is served from memory.
+const PAGE_FRESH_FOR: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Item {
+    pub rank: i64,
+    pub member_id: Uuid,
+    pub display_name: String,
+    pub unit: Option<String>,
+    /// Correct answers of the counted attempt (a contest board: the sum over rounds).
+    pub correct: i64,
+    /// Its duration (a contest board: the sum over rounds).
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Members on the board.
+    pub total: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Board {
+    Round(Uuid),
+    Contest(Uuid),
+}
+
+/// A page of a board: which board, its limit and offset.
+type PageKey = (Board, i64, i64);
+
+#[derive(Default)]
+pub struct Leaderboards {
+    pages: Mutex<HashMap<PageKey, (Instant, Arc<Page>)>>,
+    /// Boards whose update Redis missed: marked for a rebuild once Redis answers again.
+    missed: Mutex<(HashSet<Uuid>, HashSet<Uuid>)>,
+}
+
+impl Leaderboards {
+    fn cached(&self, key: PageKey) -> Option<Arc<Page>> {
+        let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        pages
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < PAGE_FRESH_FOR)
+            .map(|(_, page)| page.clone())
+    }
+
+    fn keep(&self, key: PageKey, page: Arc<Page>) {
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        // Old pages are dropped as new ones come; the map never holds more than a
+        // second's worth of distinct pages for long.
+        if pages.len() > 10_000 {
+            pages.retain(|_, (at, _)| at.elapsed() < PAGE_FRESH_FOR);
+        }
+        pages.insert(key, (Instant::now(), page));
+    }
+
+    fn missed(&self, round: Uuid, contest: Uuid) {
+        let mut missed = self.missed.lock().unwrap_or_else(|p| p.into_inner());
+        missed.0.insert(round);
+        missed.1.insert(contest);
+    }
+
+    /// Marks the boards Redis missed updates of for a rebuild; called periodically.
+    pub async fn heal(&self, redis: &Redis) {
+        let (rounds, contests): (Vec<Uuid>, Vec<Uuid>) = {
+            let missed = self.missed.lock().unwrap_or_else(|p| p.into_inner());
+            (
+                missed.0.iter().copied().collect(),
+                missed.1.iter().copied().collect(),
+            )
+        };
+        if rounds.is_empty() && contests.is_empty() {
+            return;
+        }
+        match board::invalidate(redis, &rounds, &contests).await {
+            Ok(()) => {
+                let mut missed = self.missed.lock().unwrap_or_else(|p| p.into_inner());
+                for id in &rounds {
+                    missed.0.remove(id);
+                }
+                for id in &contests {
+                    missed.1.remove(id);
+                }
+            }
+            Err(e) => tracing::debug!(error = format!("{e:#}"), "Redis still away"),
+        }
+    }
+}
+
+fn context(round: &RoundInfo) -> RoundContext<'_> {
+    RoundContext {
+        round_id: round.id,
+        contest_id: round.contest_id,
+        live: &round.live,
+        contest_rounds: &round.contest_rounds,
+    }
+}
+
+/// Puts an ended attempt on the boards. PostgreSQL already holds it, so a Redis failure
+/// only delays the boards: it is logged and the boards are rebuilt once Redis is back.
+pub async fn record(state: &AppState, row: &AttemptRow) {
+    let (Some(correct), Some(duration_ms), Some(submitted_at)) =
+        (row.correct, row.duration_ms, row.submitted_at)
+    else {
+        return;
+    };
+    let round = match state.caches.round(&state.db, row.round_id).await {
+        Ok(Some(round)) => round,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "leaderboard not updated");
+            return;
+        }
+    };
+    let entry = Entry {
+        member_id: row.member_id,
+        attempt_id: row.id,
+        correct: i32::from(correct),
+        duration_ms: i64::from(duration_ms),
+        submitted_at,
+    };
+    if let Err(e) = board::record(&state.redis, &context(&round), &entry).await {
+        tracing::warn!(
+            error = format!("{e:#}"),
+            "leaderboard update missed; it will be rebuilt"
+        );
+        state.leaderboards.missed(round.id, round.contest_id);
+    }
+}
+
+async fn names(state: &AppState, ids: &[Uuid]) -> Result<HashMap<Uuid, store::Person>, ApiError> {
+    Ok(store::people(&state.db, ids).await?)
+}
+
+fn item(
+    rank: i64,
+    member_id: Uuid,
+    people: &HashMap<Uuid, store::Person>,
+    correct: i64,
+    duration_ms: i64,
+) -> Item {
+    let person = people.get(&member_id);
+    Item {
+        rank,
+        member_id,
+        display_name: person.map(|p| p.display_name.clone()).unwrap_or_default(),
+        unit: person.and_then(|p| p.unit.clone()),
+        correct,
+        duration_ms,
+    }
+}
+
+/// A page of the round's board, rank `offset + 1` first.
+pub async fn round_page(
+    state: &AppState,
+    round: &RoundInfo,
+    limit: i64,
+    offset: i64,
+) -> Result<Arc<Page>, ApiError> {
+    let key = (Board::Round(round.id), limit, offset);
+    if let Some(page) = state.leaderboards.cached(key) {
+        return Ok(page);
+    }
+    let page = match round_page_from_redis(state, round, limit, offset).await {
+        Ok(Some(page)) => page,
+        Ok(None) => round_page_from_postgres(state, round, limit, offset).await?,
+        Err(e) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "reading the leaderboard from PostgreSQL"
+            );
+            round_page_from_postgres(state, round, limit, offset).await?
+        }
+    };
+    let page = Arc::new(page);
+    state.leaderboards.keep(key, page.clone());
+    Ok(page)
+}
+
+/// `None` when the board is being rebuilt by someone else (read PostgreSQL meanwhile).
+async fn round_page_from_redis(
+    state: &AppState,
+    round: &RoundInfo,
+    limit: i64,
+    offset: i64,
+) -> anyhow::Result<Option<Page>> {
+    let keys = board::RoundKeys::new(&state.redis, round.id);
+    if !board::is_ready(&state.redis, &keys.ready).await?
+        && !board::rebuild_round(&state.db, &state.redis, &context(round)).await?
+    {
+        return Ok(None);
+    }
+    let mut conn = state.redis.conn();
+    let (members, total): (Vec<(String, f64)>, i64) = redis::pipe()
+        .cmd("ZRANGE")
+        .arg(&keys.set)
+        .arg(offset)
+        .arg(offset + limit - 1)
+        .arg("WITHSCORES")
+        .cmd("ZCARD")
+        .arg(&keys.set)
+        .query_async(&mut conn)
+        .await
+        .context("reading a round leaderboard")?;
+    let ids: Vec<Uuid> = members
+        .iter()
+        .filter_map(|(m, _)| encoding::member_id_of(m))
+        .collect();
+    let best: Vec<Option<String>> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let mut hmget = redis::cmd("HMGET");
+        hmget.arg(&keys.best);
+        for id in &ids {
+            hmget.arg(id.hyphenated().to_string());
+        }
+        hmget
+            .query_async(&mut conn)
+            .await
+            .context("reading leaderboard entries")?
+    };
+    let people = store::people(&state.db, &ids).await?;
+    let items = ids
+        .iter()
+        .zip(best)
+        .enumerate()
+        .map(|(i, (id, best))| {
+            let mut parts = best.as_deref().unwrap_or("0|0|").splitn(3, '|');
+            let correct = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+            let duration = parts.next().and_then(|d| d.parse().ok()).unwrap_or(0);
+            item(offset + i as i64 + 1, *id, &people, correct, duration)
+        })
+        .collect();
+    Ok(Some(Page {
+        items,
+        total,
+        updated_at: Utc::now(),
+    }))
+}
+
+async fn round_page_from_postgres(
+    state: &AppState,
+    round: &RoundInfo,
+    limit: i64,
+    offset: i64,
+) -> Result<Page, ApiError> {
+    let rows = store::round_ranking(&state.db, round.id, &round.live, Some(limit), offset).await?;
+    let total = rows.first().map_or(0, |r| r.total);
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.entry.member_id).collect();
+    let people = names(state, &ids).await?;
+    Ok(Page {
+        items: rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                item(
+                    offset + i as i64 + 1,
+                    r.entry.member_id,
+                    &people,
+                    i64::from(r.entry.correct),
+                    r.entry.duration_ms,
+                )
+            })
+            .collect(),
+        total,
+        updated_at: Utc::now(),
+    })
+}
+
+fn redis_unavailable(e: anyhow::Error) -> ApiError {
+    tracing::warn!(error = format!("{e:#}"), "leaderboard unavailable");
+    ApiError::Unavailable {
+        detail: "the leaderboard is unavailable for a moment; retry shortly".to_owned(),
+        retry_after_seconds: 5,
+    }
+}
+
+/// A page of the contest's standing (rule 9).
+pub async fn contest_page(
+    state: &AppState,
+    contest_id: Uuid,
+    contest_rounds: &[Uuid],
+    limit: i64,
+    offset: i64,
+) -> Result<Arc<Page>, ApiError> {
+    let key = (Board::Contest(contest_id), limit, offset);
+    if let Some(page) = state.leaderboards.cached(key) {
+        return Ok(page);
+    }
+    let keys = board::ContestKeys::new(&state.redis, contest_id);
+    let ready = board::is_ready(&state.redis, &keys.ready)
+        .await
+        .map_err(redis_unavailable)?;
+    if !ready
+        && !board::rebuild_contest(&state.db, &state.redis, contest_id, contest_rounds)
+            .await
+            .map_err(redis_unavailable)?
+    {
+        return Err(ApiError::Unavailable {
+            detail: "the contest standing is being rebuilt; retry shortly".to_owned(),
+            retry_after_seconds: 2,
+        });
+    }
+    let (members, total): (Vec<(String, f64)>, i64) = redis::pipe()
+        .cmd("ZRANGE")
+        .arg(&keys.set)
+        .arg(offset)
+        .arg(offset + limit - 1)
+        .arg("WITHSCORES")
+        .cmd("ZCARD")
+        .arg(&keys.set)
+        .query_async(&mut state.redis.conn())
+        .await
+        .map_err(|e| redis_unavailable(anyhow::Error::new(e)))?;
+    let ids: Vec<Uuid> = members
+        .iter()
+        .filter_map(|(m, _)| encoding::member_id_of(m))
+        .collect();
+    let people = names(state, &ids).await?;
+    let items = members
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, ((member, score), id))| {
+            let correct = (1_000_000_000.0 - score) as i64;
+            let duration = member.get(..15).and_then(|d| d.parse().ok()).unwrap_or(0);
+            item(offset + i as i64 + 1, *id, &people, correct, duration)
+        })
+        .collect();
+    let page = Arc::new(Page {
+        items,
+        total,
+        updated_at: Utc::now(),
+    });
+    state.leaderboards.keep(key, page.clone());
+    Ok(page)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MyPlace {
+    /// `null` until the caller has an ended attempt at the round.
+    pub rank: Option<i64>,
+    pub correct: Option<i64>,
+    pub duration_ms: Option<i64>,
+    /// Members on the board.
+    pub total: i64,
+}
+
+/// The caller's place on the round's board.
+pub async fn my_place(
+    state: &AppState,
+    round: &RoundInfo,
+    member: Uuid,
+) -> Result<MyPlace, ApiError> {
+    let keys = board::RoundKeys::new(&state.redis, round.id);
+    let ready = board::is_ready(&state.redis, &keys.ready)
+        .await
+        .map_err(redis_unavailable)?;
+    if !ready
+        && !board::rebuild_round(&state.db, &state.redis, &context(round))
+            .await
+            .map_err(redis_unavailable)?
+    {
+        return Err(ApiError::Unavailable {
+            detail: "the leaderboard is being rebuilt; retry shortly".to_owned(),
+            retry_after_seconds: 2,
+        });
+    }
+    let mut conn = state.redis.conn();
+    let (best, total): (Option<String>, i64) = redis::pipe()
+        .cmd("HGET")
+        .arg(&keys.best)
+        .arg(member.hyphenated().to_string())
+        .cmd("ZCARD")
+        .arg(&keys.set)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| redis_unavailable(anyhow::Error::new(e)))?;
+    let Some(best) = best else {
+        return Ok(MyPlace {
+            rank: None,
+            correct: None,
+            duration_ms: None,
+            total,
+        });
+    };
+    let mut parts = best.splitn(3, '|');
+    let correct = parts.next().and_then(|c| c.parse().ok());
+    let duration = parts.next().and_then(|d| d.parse().ok());
+    let entry = parts.next().unwrap_or_default().to_owned();
+    let rank: Option<i64> = redis::cmd("ZRANK")
+        .arg(&keys.set)
+        .arg(entry)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| redis_unavailable(anyhow::Error::new(e)))?;
+    Ok(MyPlace {
+        rank: rank.map(|r| r + 1),
+        correct,
+        duration_ms: duration,
+        total,
+    })
+}
