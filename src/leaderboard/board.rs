@@ -34,6 +34,8 @@ pub struct RoundKeys {
     pub ready: String,
     pub lock: String,
     pub pending: String,
+    /// unit id → members of the unit on the board (participants).
+    pub units: String,
 }
 
 impl RoundKeys {
@@ -45,6 +47,7 @@ impl RoundKeys {
             ready: format!("{base}:ready"),
             lock: format!("{base}:lock"),
             pending: format!("{base}:pending"),
+            units: format!("{base}:units"),
         }
     }
 }
@@ -74,9 +77,10 @@ impl ContestKeys {
 /// contest standing from every round's counted attempts.
 ///
 /// KEYS: round set, best, ready, lock, pending; contest set, totals, ready, lock, pending;
-/// then (best, ready) of every round of the contest.
+/// the round's unit participants; then (best, ready) of every round of the contest.
 /// ARGV: member id, score, entry, correct, duration, attempt id, contest score base, and
-/// `record` — or `recompute`, which only recomputes the member's contest standing.
+/// `record` — or `recompute`, which only recomputes the member's contest standing — and
+/// the member's unit id (or empty).
 static RECORD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -102,6 +106,9 @@ elseif redis.call('EXISTS', KEYS[3]) == 1 then
     redis.call('ZADD', KEYS[1], ARGV[2], entry)
     redis.call('HSET', KEYS[2], member, ARGV[4] .. '|' .. ARGV[5] .. '|' .. entry)
     round_changed = true
+    if not old and ARGV[9] ~= '' then
+      redis.call('HINCRBY', KEYS[11], ARGV[9], 1)
+    end
   end
 elseif redis.call('EXISTS', KEYS[4]) == 1 then
   redis.call('RPUSH', KEYS[5], ARGV[6])
@@ -120,7 +127,7 @@ if not round_changed then
   return 0
 end
 local correct, duration = 0, 0
-for i = 11, #KEYS, 2 do
+for i = 12, #KEYS, 2 do
   if redis.call('EXISTS', KEYS[i + 1]) == 0 then
     redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
     return 1
@@ -144,7 +151,7 @@ return 1
 
 /// Puts the rebuilt keys in place and marks the board ready; answers and clears the queue
 /// of updates that arrived meanwhile. KEYS: temp set, temp hash, set, hash, ready, lock,
-/// pending.
+/// pending, temp units, units.
 static FINISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -157,6 +164,11 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('RENAME', KEYS[2], KEYS[4])
 else
   redis.call('DEL', KEYS[4])
+end
+if redis.call('EXISTS', KEYS[8]) == 1 then
+  redis.call('RENAME', KEYS[8], KEYS[9])
+else
+  redis.call('DEL', KEYS[9])
 end
 redis.call('SET', KEYS[5], '1')
 local queued = redis.call('LRANGE', KEYS[7], 0, -1)
@@ -176,14 +188,21 @@ pub struct RoundContext<'a> {
 
 const CONTEST_SCORE_BASE: &str = "1000000000";
 
-pub async fn record(redis: &Redis, ctx: &RoundContext<'_>, entry: &Entry) -> anyhow::Result<()> {
-    invoke_record(redis, ctx, entry, "record").await
+/// Puts an ended attempt of a member of `unit` on the round's and the contest's boards.
+pub async fn record(
+    redis: &Redis,
+    ctx: &RoundContext<'_>,
+    entry: &Entry,
+    unit: Option<Uuid>,
+) -> anyhow::Result<()> {
+    invoke_record(redis, ctx, entry, unit, "record").await
 }
 
 async fn invoke_record(
     redis: &Redis,
     ctx: &RoundContext<'_>,
     entry: &Entry,
+    unit: Option<Uuid>,
     mode: &str,
 ) -> anyhow::Result<()> {
     let round = RoundKeys::new(redis, ctx.round_id);
@@ -200,7 +219,8 @@ async fn invoke_record(
         .key(&contest.totals)
         .key(&contest.ready)
         .key(&contest.lock)
-        .key(&contest.pending);
+        .key(&contest.pending)
+        .key(&round.units);
     for id in ctx.contest_rounds {
         let keys = RoundKeys::new(redis, *id);
         invocation.key(keys.best).key(keys.ready);
@@ -213,7 +233,8 @@ async fn invoke_record(
         .arg(entry.duration_ms)
         .arg(entry.attempt_id.hyphenated().to_string())
         .arg(CONTEST_SCORE_BASE)
-        .arg(mode);
+        .arg(mode)
+        .arg(unit.map(|u| u.hyphenated().to_string()).unwrap_or_default());
     let _: i64 = invocation
         .invoke_async(&mut redis.conn())
         .await
@@ -286,6 +307,8 @@ struct Swap<'a> {
     ready: &'a str,
     lock: &'a str,
     pending: &'a str,
+    temp_units: &'a str,
+    units: &'a str,
 }
 
 async fn finish(redis: &Redis, swap: Swap<'_>) -> anyhow::Result<Vec<String>> {
@@ -297,6 +320,8 @@ async fn finish(redis: &Redis, swap: Swap<'_>) -> anyhow::Result<Vec<String>> {
         .key(swap.ready)
         .key(swap.lock)
         .key(swap.pending)
+        .key(swap.temp_units)
+        .key(swap.units)
         .invoke_async(&mut redis.conn())
         .await
         .context("putting a rebuilt leaderboard in place")
@@ -329,6 +354,21 @@ pub async fn rebuild_round(
         .collect();
     let (temp_set, temp_hash) = (format!("{}:tmp", keys.set), format!("{}:tmp", keys.best));
     write_temp(redis, &temp_set, &temp_hash, &rows).await?;
+    let temp_units = format!("{}:tmp", keys.units);
+    let units = store::unit_participants(pool, ctx.round_id).await?;
+    let mut fill = redis::pipe();
+    fill.del(&temp_units).ignore();
+    for chunk in units.chunks(CHUNK) {
+        let pairs: Vec<(String, i64)> = chunk
+            .iter()
+            .map(|(unit, n)| (unit.hyphenated().to_string(), *n))
+            .collect();
+        fill.hset_multiple(&temp_units, &pairs).ignore();
+    }
+    let _: () = fill
+        .query_async(&mut redis.conn())
+        .await
+        .context("filling temporary unit counts")?;
     let queued = finish(
         redis,
         Swap {
@@ -339,6 +379,8 @@ pub async fn rebuild_round(
             ready: &keys.ready,
             lock: &keys.lock,
             pending: &keys.pending,
+            temp_units: &temp_units,
+            units: &keys.units,
         },
     )
     .await?;
@@ -347,8 +389,8 @@ pub async fn rebuild_round(
         .filter_map(|s| Uuid::parse_str(s).ok())
         .collect();
     if !ids.is_empty() {
-        for (_, entry) in store::entries(pool, &ids).await? {
-            record(redis, ctx, &entry).await?;
+        for (_, entry, unit) in store::entries(pool, &ids).await? {
+            record(redis, ctx, &entry, unit).await?;
         }
     }
     tracing::info!(entries = rows.len(), "rebuilt a round leaderboard");
@@ -393,6 +435,9 @@ pub async fn rebuild_contest(
             ready: &keys.ready,
             lock: &keys.lock,
             pending: &keys.pending,
+            // A contest board keeps no unit counts of its own.
+            temp_units: &format!("{}:units:tmp", keys.set),
+            units: &format!("{}:units", keys.set),
         },
     )
     .await?;
@@ -414,7 +459,7 @@ pub async fn rebuild_contest(
                 duration_ms: 0,
                 submitted_at: chrono::DateTime::UNIX_EPOCH,
             };
-            invoke_record(redis, &ctx, &entry, "recompute").await?;
+            invoke_record(redis, &ctx, &entry, None, "recompute").await?;
         }
     }
     tracing::info!(entries = rows.len(), "rebuilt a contest leaderboard");
@@ -435,4 +480,16 @@ pub async fn invalidate(redis: &Redis, rounds: &[Uuid], contests: &[Uuid]) -> an
         .await
         .context("invalidating leaderboards")?;
     Ok(())
+}
+
+/// Participants per unit on a round's board (a unit's own members, not its sub-units).
+pub async fn unit_participants(
+    redis: &Redis,
+    round_id: Uuid,
+) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+    redis::cmd("HGETALL")
+        .arg(RoundKeys::new(redis, round_id).units)
+        .query_async(&mut redis.conn())
+        .await
+        .context("reading unit participation")
 }

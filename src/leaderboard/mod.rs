@@ -28,6 +28,8 @@ use encoding::Entry;
 
 /// How long a page of a leaderboard is served from memory.
 const PAGE_FRESH_FOR: Duration = Duration::from_secs(1);
+/// How long a member's unit is remembered.
+const UNIT_FRESH_FOR: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Item {
@@ -63,6 +65,9 @@ pub struct Leaderboards {
     pages: Mutex<HashMap<PageKey, (Instant, Arc<Page>)>>,
     /// Boards whose update Redis missed: marked for a rebuild once Redis answers again.
     missed: Mutex<(HashSet<Uuid>, HashSet<Uuid>)>,
+    /// Members' units, for participation counts; a member who moves unit is counted in the
+    /// new one within a minute.
+    units: Mutex<HashMap<Uuid, (Instant, Option<Uuid>)>>,
 }
 
 impl Leaderboards {
@@ -82,6 +87,27 @@ impl Leaderboards {
             pages.retain(|_, (at, _)| at.elapsed() < PAGE_FRESH_FOR);
         }
         pages.insert(key, (Instant::now(), page));
+    }
+
+    async fn unit_of(&self, pool: &sqlx::PgPool, member: Uuid) -> anyhow::Result<Option<Uuid>> {
+        let cached = self
+            .units
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&member)
+            .copied();
+        if let Some((at, unit)) = cached
+            && at.elapsed() < UNIT_FRESH_FOR
+        {
+            return Ok(unit);
+        }
+        let unit = store::unit_of(pool, member).await?;
+        let mut units = self.units.lock().unwrap_or_else(|p| p.into_inner());
+        if units.len() > 1_000_000 {
+            units.clear();
+        }
+        units.insert(member, (Instant::now(), unit));
+        Ok(unit)
     }
 
     fn missed(&self, round: Uuid, contest: Uuid) {
@@ -149,7 +175,14 @@ pub async fn record(state: &AppState, row: &AttemptRow) {
         duration_ms: i64::from(duration_ms),
         submitted_at,
     };
-    if let Err(e) = board::record(&state.redis, &context(&round), &entry).await {
+    let unit = match state.leaderboards.unit_of(&state.db, row.member_id).await {
+        Ok(unit) => unit,
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "leaderboard not updated");
+            return;
+        }
+    };
+    if let Err(e) = board::record(&state.redis, &context(&round), &entry, unit).await {
         tracing::warn!(
             error = format!("{e:#}"),
             "leaderboard update missed; it will be rebuilt"

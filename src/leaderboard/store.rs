@@ -122,12 +122,17 @@ pub async fn contest_standing(pool: &PgPool, contest_id: Uuid) -> anyhow::Result
         .collect())
 }
 
-/// The ended attempts with these ids (pending updates to apply after a rebuild).
-pub async fn entries(pool: &PgPool, ids: &[Uuid]) -> anyhow::Result<Vec<(Uuid, Entry)>> {
+/// The ended attempts with these ids (pending updates to apply after a rebuild), with
+/// their round and their member's unit.
+pub async fn entries(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<(Uuid, Entry, Option<Uuid>)>> {
     let rows = sqlx::query!(
-        r#"SELECT id, round_id, member_id, correct AS "correct!", duration_ms AS "duration_ms!",
-                  submitted_at AS "submitted_at!"
-           FROM attempts WHERE id = ANY($1) AND state <> 'in_progress'"#,
+        r#"SELECT t.id, t.round_id, t.member_id, t.correct AS "correct!",
+                  t.duration_ms AS "duration_ms!", t.submitted_at AS "submitted_at!", a.unit_id
+           FROM attempts t JOIN accounts a ON a.id = t.member_id
+           WHERE t.id = ANY($1) AND t.state <> 'in_progress'"#,
         ids
     )
     .fetch_all(pool)
@@ -145,9 +150,34 @@ pub async fn entries(pool: &PgPool, ids: &[Uuid]) -> anyhow::Result<Vec<(Uuid, E
                     duration_ms: i64::from(r.duration_ms),
                     submitted_at: r.submitted_at,
                 },
+                r.unit_id,
             )
         })
         .collect())
+}
+
+/// Distinct members with an ended attempt at the round, per unit.
+pub async fn unit_participants(pool: &PgPool, round_id: Uuid) -> anyhow::Result<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT a.unit_id AS "unit_id!", count(DISTINCT t.member_id) AS "n!"
+           FROM attempts t JOIN accounts a ON a.id = t.member_id
+           WHERE t.round_id = $1 AND t.state <> 'in_progress' AND a.unit_id IS NOT NULL
+           GROUP BY a.unit_id"#,
+        round_id
+    )
+    .fetch_all(pool)
+    .await
+    .context("counting participants per unit")?;
+    Ok(rows.into_iter().map(|r| (r.unit_id, r.n)).collect())
+}
+
+/// The member's unit, for the per-unit participation counts.
+pub async fn unit_of(pool: &PgPool, member_id: Uuid) -> anyhow::Result<Option<Uuid>> {
+    let unit = sqlx::query_scalar!("SELECT unit_id FROM accounts WHERE id = $1", member_id)
+        .fetch_optional(pool)
+        .await
+        .context("looking up a member's unit")?;
+    Ok(unit.flatten())
 }
 
 #[derive(Debug, Clone)]

@@ -247,7 +247,9 @@ async fn redis_orders_thousands_of_tied_entries_exactly_as_postgresql_does() {
         let mut shuffled = entries.clone();
         shuffled.shuffle(&mut StdRng::seed_from_u64(3));
         for entry in &shuffled {
-            board::record(&redis, &ctx, entry).await.expect("record");
+            board::record(&redis, &ctx, entry, None)
+                .await
+                .expect("record");
         }
         let members: Vec<String> = redis::cmd("ZRANGE")
             .arg(&keys.set)
@@ -374,14 +376,36 @@ async fn submissions_reach_the_round_and_contest_boards_with_names_and_no_phones
     )
     .await;
     let key = answer_key(&app, &organiser, &contest).await;
-    let lan = app.register("0912345678").await["access_token"]
-        .as_str()
-        .expect("t")
-        .to_owned();
-    let hoa = app.register("0987654321").await["access_token"]
-        .as_str()
-        .expect("t")
-        .to_owned();
+    let units = app
+        .api
+        .post(app.url("/api/v1/units/import"))
+        .bearer_auth(&organiser)
+        .header("content-type", "text/csv")
+        .body("code,name,parent_code,member_count\nHN,Hà Nội,,100\nBD,Ba Đình,HN,40\n")
+        .send()
+        .await
+        .expect("units");
+    assert_eq!(units.status().as_u16(), 200);
+    let mut tokens = Vec::new();
+    for (phone, name) in [
+        ("0912345678", "Trần Thị Lan"),
+        ("0987654321", "Nguyễn Thị Hòa"),
+    ] {
+        let body = app
+            .expect(
+                201,
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(&json!({
+                    "phone": phone, "full_name": name,
+                    "password": crate::helpers::MEMBER_PASSWORD, "unit_code": "BD",
+                })),
+            )
+            .await;
+        tokens.push(body["access_token"].as_str().expect("token").to_owned());
+    }
+    let (lan, hoa) = (tokens[0].clone(), tokens[1].clone());
     let me = format!("/api/v1/rounds/{}/leaderboard/me", rounds[0]);
     let empty = app.expect(200, Method::GET, &me, Some(&lan), None).await;
     assert_eq!(
@@ -413,7 +437,8 @@ async fn submissions_reach_the_round_and_contest_boards_with_names_and_no_phones
         .map(|i| i["correct"].as_i64().expect("c"))
         .collect();
     assert_eq!(correct, [2, 1]);
-    assert_eq!(board["items"][0]["display_name"], "Trần Thị Lan");
+    assert_eq!(board["items"][0]["display_name"], "Nguyễn Thị Hòa");
+    assert_eq!(board["items"][0]["unit"], "Ba Đình");
     assert!(
         !board.to_string().contains("+849"),
         "no phone numbers on a public board"
@@ -444,6 +469,37 @@ async fn submissions_reach_the_round_and_contest_boards_with_names_and_no_phones
         .map(|i| i["correct"].as_i64().expect("c"))
         .collect();
     assert_eq!(sums, [3, 2], "Lan: 1 + 2 over two rounds; Hòa: 2");
+
+    // Participation per unit: two members of Ba Đình in round 1 (three attempts), kept
+    // live and rebuilt alike.
+    let ba_dinh: Uuid = sqlx::query_scalar("SELECT id FROM units WHERE code = 'BD'")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("unit");
+    let redis = redis_for(&app);
+    let round: Uuid = rounds[0].parse().expect("uuid");
+    let live = board::unit_participants(&redis, round)
+        .await
+        .expect("units");
+    assert_eq!(live.get(&ba_dinh.to_string()), Some(&2), "{live:?}");
+    let _: () = redis::cmd("DEL")
+        .arg(board::RoundKeys::new(&redis, round).ready)
+        .query_async(&mut redis.conn())
+        .await
+        .expect("DEL");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.expect(
+        200,
+        Method::GET,
+        &format!("/api/v1/rounds/{round}/leaderboard"),
+        None,
+        None,
+    )
+    .await;
+    let rebuilt = board::unit_participants(&redis, round)
+        .await
+        .expect("units");
+    assert_eq!(rebuilt, live);
 }
 
 /// A private Redis the test can kill.
