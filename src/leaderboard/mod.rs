@@ -68,6 +68,9 @@ pub struct Leaderboards {
     /// Members' units, for participation counts; a member who moves unit is counted in the
     /// new one within a minute.
     units: Mutex<HashMap<Uuid, (Instant, Option<Uuid>)>>,
+    /// One computation per page at a time: when a hot page expires, one request rebuilds it
+    /// and the others wait for it instead of all going to Redis and PostgreSQL at once.
+    flights: Mutex<HashMap<PageKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Leaderboards {
@@ -77,6 +80,14 @@ impl Leaderboards {
             .get(&key)
             .filter(|(at, _)| at.elapsed() < PAGE_FRESH_FOR)
             .map(|(_, page)| page.clone())
+    }
+
+    fn flight(&self, key: PageKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        if flights.len() > 10_000 {
+            flights.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        flights.entry(key).or_default().clone()
     }
 
     fn keep(&self, key: PageKey, page: Arc<Page>) {
@@ -224,6 +235,11 @@ pub async fn round_page(
     if let Some(page) = state.leaderboards.cached(key) {
         return Ok(page);
     }
+    let flight = state.leaderboards.flight(key);
+    let _computing = flight.lock().await;
+    if let Some(page) = state.leaderboards.cached(key) {
+        return Ok(page);
+    }
     let page = match round_page_from_redis(state, round, limit, offset).await {
         Ok(Some(page)) => page,
         Ok(None) => round_page_from_postgres(state, round, limit, offset).await?,
@@ -347,6 +363,11 @@ pub async fn contest_page(
     offset: i64,
 ) -> Result<Arc<Page>, ApiError> {
     let key = (Board::Contest(contest_id), limit, offset);
+    if let Some(page) = state.leaderboards.cached(key) {
+        return Ok(page);
+    }
+    let flight = state.leaderboards.flight(key);
+    let _computing = flight.lock().await;
     if let Some(page) = state.leaderboards.cached(key) {
         return Ok(page);
     }
