@@ -609,3 +609,33 @@ async fn with_redis_gone_taking_goes_on_and_boards_come_back_from_postgresql() {
         .await;
     assert_eq!(standing["total"], 2);
 }
+
+#[tokio::test]
+async fn the_rebuild_command_puts_a_round_board_back_from_postgresql() {
+    let app = spawn_app().await;
+    let (_, _, rounds) = contest(&app, 1, json!(["correct", "duration"])).await;
+    let round: Uuid = rounds[0].parse().expect("uuid");
+    random_entries(&app, round, 50, 11).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_hoithi"))
+        .args(["leaderboard", "rebuild", "--round", &rounds[0]])
+        .env_remove("RUST_LOG")
+        .env("DATABASE_URL", &app.db.url)
+        .env("REDIS_URL", crate::helpers::redis_url())
+        .env("HOITHI_REDIS_PREFIX", &app.redis_prefix)
+        .output()
+        .expect("running hoithi leaderboard rebuild");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let redis = redis_for(&app);
+    let keys = board::RoundKeys::new(&redis, round);
+    assert!(board::is_ready(&redis, &keys.ready).await.expect("ready"));
+    let size: i64 = redis::cmd("ZCARD")
+        .arg(&keys.set)
+        .query_async(&mut redis.conn())
+        .await
+        .expect("ZCARD");
+    assert_eq!(size, 50);
+}
