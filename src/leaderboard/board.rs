@@ -493,3 +493,23 @@ pub async fn unit_participants(
         .await
         .context("reading unit participation")
 }
+
+/// One page of a sorted set (rank `offset + 1` first) with the set's size.
+pub async fn page(
+    redis: &Redis,
+    set: &str,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<(Vec<(String, f64)>, i64)> {
+    redis::pipe()
+        .cmd("ZRANGE")
+        .arg(set)
+        .arg(offset)
+        .arg(offset + limit - 1)
+        .arg("WITHSCORES")
+        .cmd("ZCARD")
+        .arg(set)
+        .query_async(&mut redis.conn())
+        .await
+        .context("reading a leaderboard page")
+}

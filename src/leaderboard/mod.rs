@@ -256,6 +256,14 @@ pub async fn round_page(
     Ok(page)
 }
 
+/// Is the round's board complete in Redis — rebuilding it first if not? `false` while
+/// another server rebuilds it.
+async fn round_ready(state: &AppState, round: &RoundInfo) -> anyhow::Result<bool> {
+    let keys = board::RoundKeys::new(&state.redis, round.id);
+    Ok(board::is_ready(&state.redis, &keys.ready).await?
+        || board::rebuild_round(&state.db, &state.redis, &context(round)).await?)
+}
+
 /// `None` when the board is being rebuilt by someone else (read PostgreSQL meanwhile).
 async fn round_page_from_redis(
     state: &AppState,
@@ -264,23 +272,10 @@ async fn round_page_from_redis(
     offset: i64,
 ) -> anyhow::Result<Option<Page>> {
     let keys = board::RoundKeys::new(&state.redis, round.id);
-    if !board::is_ready(&state.redis, &keys.ready).await?
-        && !board::rebuild_round(&state.db, &state.redis, &context(round)).await?
-    {
+    if !round_ready(state, round).await? {
         return Ok(None);
     }
-    let mut conn = state.redis.conn();
-    let (members, total): (Vec<(String, f64)>, i64) = redis::pipe()
-        .cmd("ZRANGE")
-        .arg(&keys.set)
-        .arg(offset)
-        .arg(offset + limit - 1)
-        .arg("WITHSCORES")
-        .cmd("ZCARD")
-        .arg(&keys.set)
-        .query_async(&mut conn)
-        .await
-        .context("reading a round leaderboard")?;
+    let (members, total) = board::page(&state.redis, &keys.set, offset, limit).await?;
     let ids: Vec<Uuid> = members
         .iter()
         .filter_map(|(m, _)| encoding::member_id_of(m))
@@ -294,7 +289,7 @@ async fn round_page_from_redis(
             hmget.arg(id.hyphenated().to_string());
         }
         hmget
-            .query_async(&mut conn)
+            .query_async(&mut state.redis.conn())
             .await
             .context("reading leaderboard entries")?
     };
@@ -385,17 +380,9 @@ pub async fn contest_page(
             retry_after_seconds: 2,
         });
     }
-    let (members, total): (Vec<(String, f64)>, i64) = redis::pipe()
-        .cmd("ZRANGE")
-        .arg(&keys.set)
-        .arg(offset)
-        .arg(offset + limit - 1)
-        .arg("WITHSCORES")
-        .cmd("ZCARD")
-        .arg(&keys.set)
-        .query_async(&mut state.redis.conn())
+    let (members, total) = board::page(&state.redis, &keys.set, offset, limit)
         .await
-        .map_err(|e| redis_unavailable(anyhow::Error::new(e)))?;
+        .map_err(redis_unavailable)?;
     let ids: Vec<Uuid> = members
         .iter()
         .filter_map(|(m, _)| encoding::member_id_of(m))
@@ -437,14 +424,7 @@ pub async fn my_place(
     member: Uuid,
 ) -> Result<MyPlace, ApiError> {
     let keys = board::RoundKeys::new(&state.redis, round.id);
-    let ready = board::is_ready(&state.redis, &keys.ready)
-        .await
-        .map_err(redis_unavailable)?;
-    if !ready
-        && !board::rebuild_round(&state.db, &state.redis, &context(round))
-            .await
-            .map_err(redis_unavailable)?
-    {
+    if !round_ready(state, round).await.map_err(redis_unavailable)? {
         return Err(ApiError::Unavailable {
             detail: "the leaderboard is being rebuilt; retry shortly".to_owned(),
             retry_after_seconds: 2,

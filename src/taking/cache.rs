@@ -161,22 +161,24 @@ impl Caches {
         .fetch_all(pool)
         .await
         .context("loading the bank")?;
+        let questions = self.remember(rows)?;
+        Ok(Bank { version, questions })
+    }
+
+    /// Turns loaded rows into paper questions and keeps them.
+    fn remember(&self, rows: Vec<RevisionRow>) -> anyhow::Result<Vec<Arc<PaperQuestion>>> {
         let questions = rows
             .into_iter()
             .map(|r| paper_question(r).map(Arc::new))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        self.remember(&questions);
-        Ok(Bank { version, questions })
-    }
-
-    fn remember(&self, questions: &[Arc<PaperQuestion>]) {
         let mut revisions = self.lock_revisions();
         if revisions.len() + questions.len() > MAX_REVISIONS {
             revisions.clear();
         }
-        for q in questions {
+        for q in &questions {
             revisions.insert(q.revision_id, q.clone());
         }
+        Ok(questions)
     }
 
     /// The given revisions, in the given order.
@@ -207,11 +209,7 @@ impl Caches {
             .fetch_all(pool)
             .await
             .context("loading question revisions")?;
-            let loaded = rows
-                .into_iter()
-                .map(|r| paper_question(r).map(Arc::new))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            self.remember(&loaded);
+            let loaded = self.remember(rows)?;
             let cache = self.lock_revisions();
             return ids
                 .iter()
