@@ -380,6 +380,8 @@ pub async fn patch_round(
     let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
     changes::save(&mut tx, round.id, &spec).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
+    // This server sees the change at once; the others within a second.
+    state.caches.forget_round(round.id);
     let row = store::get(&state.db, round.id)
         .await?
         .ok_or_else(|| ApiError::not_found("round"))?;
@@ -417,6 +419,7 @@ pub async fn close_round(
     )
     .await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
+    state.caches.forget_round(round.id);
     let row = store::get(&state.db, round.id)
         .await?
         .ok_or_else(|| ApiError::not_found("round"))?;
