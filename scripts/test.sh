@@ -62,6 +62,9 @@ else
 fi
 
 step 5/5 "cargo test"
+# The Redis-outage test starts and kills a redis-server of its own, even when
+# REDIS_URL points at an existing Redis.
+command -v redis-server >/dev/null 2>&1 || _hoithi_apt_install redis-server
 test_log="$(mktemp)"
 set +e
 SQLX_OFFLINE=true cargo test --locked --all-targets -- "$@" 2>&1 | tee "$test_log"

@@ -523,7 +523,7 @@ impl PrivateRedis {
             ])
             .stdout(Stdio::null())
             .spawn()
-            .expect("redis-server");
+            .expect("starting redis-server (scripts/test.sh installs it)");
         for _ in 0..50 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 break;
