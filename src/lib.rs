@@ -12,6 +12,7 @@
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`error`]: `ApiError` → problem+json, the one place status codes are chosen.
 //! - [`extract`]: request extractors whose failures are problem+json.
+//! - [`judging`]: finalizing rounds, prizes, disqualification.
 //! - [`leaderboard`]: live round and contest leaderboards in Redis, rebuilt from PostgreSQL.
 //! - [`db`]: the PostgreSQL pool and migrations.
 //! - [`kv`]: Redis with the key prefix.
@@ -33,6 +34,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod judging;
 pub mod kv;
 pub mod leaderboard;
 pub mod metrics;

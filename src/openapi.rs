@@ -9,6 +9,7 @@ use crate::domain::RoundState;
 use crate::domain::question::{Difficulty, OptionSpec, QuestionKind};
 use crate::domain::round::Prize;
 use crate::error::Problem;
+use crate::judging::routes as judging;
 use crate::leaderboard::routes as leaderboards;
 use crate::questions::formats::{LineError as QuestionError, Skipped};
 use crate::questions::import::ImportReport;
@@ -39,6 +40,7 @@ use crate::units::routes as units;
         rounds::close_round,
         taking::start_attempt, taking::get_attempt, taking::save_answers, taking::submit_attempt,
         leaderboards::round_leaderboard, leaderboards::my_place, leaderboards::contest_leaderboard,
+        judging::finalize, judging::winners, judging::disqualify,
     ),
     components(schemas(
         Problem, service::Health, service::Readiness, service::Checks, service::Echo,
@@ -53,6 +55,7 @@ use crate::units::routes as units;
         taking::Attempt, taking::ShownQuestion, taking::ShownOption, taking::Answer,
         taking::AttemptResult, taking::AnswersBody, taking::SubmitBody, taking::Submitted,
         crate::leaderboard::Page, crate::leaderboard::Item, crate::leaderboard::MyPlace,
+        crate::judging::Finalized, crate::judging::store::Winner, judging::Winners, judging::DisqualifyBody,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -60,6 +63,7 @@ use crate::units::routes as units;
         (name = "accounts", description = "registration, sessions, one's own profile"),
         (name = "units", description = "the organisation tree"),
         (name = "authoring", description = "contests, question banks and rounds (organisers)"),
+        (name = "judging", description = "finalizing rounds, winners, disqualification (judges)"),
         (name = "leaderboards", description = "live round and contest leaderboards (public; names shown, phones never)"),
         (name = "taking", description = "timed attempts: start, autosave, resume, submit (members)"),
     )

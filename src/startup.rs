@@ -27,7 +27,8 @@ use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use crate::taking::cache::Caches;
 use crate::{
-    contests, db, extract, leaderboard, questions, rounds, service, taking, telemetry, units,
+    contests, db, extract, judging, leaderboard, questions, rounds, service, taking, telemetry,
+    units,
 };
 
 pub struct Application {
@@ -107,6 +108,7 @@ impl Application {
                 .configure(rounds::routes::configure)
                 .configure(taking::routes::configure)
                 .configure(leaderboard::routes::configure)
+                .configure(judging::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
                 .default_service(web::to(error::unknown_route))

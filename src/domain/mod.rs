@@ -3,6 +3,7 @@
 pub mod account;
 pub mod draw;
 pub mod phone;
+pub mod prizes;
 pub mod question;
 pub mod round;
 pub mod round_state;

@@ -9,6 +9,7 @@ mod cli;
 mod contest_access;
 mod folders;
 mod imports;
+mod judging;
 mod leaderboards;
 mod problems;
 mod schema;

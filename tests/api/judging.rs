@@ -1,0 +1,499 @@
+//! Finalizing: the true value, each level of the tie-break chain (and a reordered chain),
+//! the prize ladder with its exclusions and cap, one prize per person over two rounds,
+//! disqualification passing the prize down, concurrent finalizing, and who may do it.
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, assert_problem, spawn_app};
+
+struct Round {
+    judge: String,
+    organiser: String,
+    contest: String,
+    id: String,
+}
+
+/// A published contest with one open round (4 questions, the given chain, prizes and
+/// cap); a judge on its staff.
+async fn round(
+    app: &TestApp,
+    slug: &str,
+    chain: Value,
+    prizes: Value,
+    cap: Value,
+    number: u8,
+    existing: Option<&Round>,
+) -> Round {
+    let (organiser, contest) = match existing {
+        Some(r) => (r.organiser.clone(), r.contest.clone()),
+        None => {
+            let organiser = app
+                .staff("organizer", &format!("btc-{slug}@example.org"))
+                .await;
+            let c = app.create_contest(&organiser, slug).await;
+            let id = c["id"].as_str().expect("id").to_owned();
+            app.add_questions(&organiser, &id, 4, &["A"]).await;
+            (organiser, id)
+        }
+    };
+    let now = Utc::now();
+    let body = json!({
+        "number": number, "title": "Tuần", "opens_at": (now - Duration::hours(2)).to_rfc3339(),
+        "closes_at": (now + Duration::days(1)).to_rfc3339(), "question_count": 4,
+        "time_limit_seconds": 600, "max_attempts": 3,
+        "prediction": {"prompt": "Bao nhiêu lượt?", "target": "entries"},
+        "ranking": chain, "prizes": prizes, "prize_cap_percent": cap,
+    });
+    let created = app
+        .expect(
+            201,
+            Method::POST,
+            &format!("/api/v1/contests/{contest}/rounds"),
+            Some(&organiser),
+            Some(&body),
+        )
+        .await;
+    app.expect(
+        200,
+        Method::POST,
+        &format!("/api/v1/contests/{contest}/publish"),
+        Some(&organiser),
+        None,
+    )
+    .await;
+    let judge = app
+        .staff("judge", &format!("bgk-{slug}-{number}@example.org"))
+        .await;
+    sqlx::query("INSERT INTO contest_staff (contest_id, account_id, role) SELECT $1::uuid, id, 'judge' FROM accounts WHERE email = $2")
+        .bind(&contest)
+        .bind(format!("bgk-{slug}-{number}@example.org"))
+        .execute(&app.db.pool)
+        .await
+        .expect("judge on staff");
+    Round {
+        judge,
+        organiser,
+        contest,
+        id: created["id"].as_str().expect("id").to_owned(),
+    }
+}
+
+async fn member(app: &TestApp, name: &str, role: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    let phone = format!("+8491{:07}", id.as_u128() % 10_000_000);
+    sqlx::query("INSERT INTO accounts (id, role, phone, full_name, password_hash) VALUES ($1, $2, $3, $4, 'x')")
+        .bind(id)
+        .bind(role)
+        .bind(phone)
+        .bind(name)
+        .execute(&app.db.pool)
+        .await
+        .expect("account");
+    id
+}
+
+/// An ended attempt with the given result.
+async fn entry(
+    app: &TestApp,
+    round: &str,
+    member: Uuid,
+    correct: i16,
+    prediction: Option<i64>,
+    duration_ms: i32,
+    submitted_at: DateTime<Utc>,
+) {
+    sqlx::query(
+        "INSERT INTO attempts (round_id, member_id, number, state, started_at, deadline, paper_revisions,
+                               paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total)
+         SELECT $1::uuid, $2, coalesce((SELECT max(number) FROM attempts WHERE round_id = $1::uuid AND member_id = $2), 0) + 1,
+                'submitted', $5 - make_interval(secs => $6 / 1000.0), $5 + interval '1 hour',
+                ARRAY[gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid()],
+                ARRAY[8, 8, 8, 8], ARRAY[0, 0, 0, 0]::smallint[], $4, $5, $6, $3, 4",
+    )
+    .bind(round)
+    .bind(member)
+    .bind(correct)
+    .bind(prediction)
+    .bind(submitted_at)
+    .bind(duration_ms)
+    .execute(&app.db.pool)
+    .await
+    .expect("attempt");
+}
+
+async fn close(app: &TestApp, r: &Round) {
+    app.expect(
+        200,
+        Method::POST,
+        &format!("/api/v1/rounds/{}/close", r.id),
+        Some(&r.organiser),
+        None,
+    )
+    .await;
+}
+
+async fn finalize(app: &TestApp, r: &Round) -> Value {
+    app.expect(
+        200,
+        Method::POST,
+        &format!("/api/v1/rounds/{}/finalize", r.id),
+        Some(&r.judge),
+        None,
+    )
+    .await
+}
+
+async fn ranking(app: &TestApp, r: &Round) -> Vec<Uuid> {
+    sqlx::query_scalar(
+        "SELECT member_id FROM round_results WHERE round_id = $1::uuid ORDER BY rank",
+    )
+    .bind(&r.id)
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("ranking")
+}
+
+fn winner_ids(winners: &Value) -> Vec<(String, String)> {
+    winners
+        .as_array()
+        .expect("winners")
+        .iter()
+        .map(|w| {
+            (
+                w["member_id"].as_str().expect("id").to_owned(),
+                w["prize"].as_str().expect("prize").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_level_of_the_chain_decides_in_order_and_a_reordered_chain_too() {
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    for (slug, chain, expected) in [
+        (
+            "mac-dinh",
+            json!(["correct", "prediction", "duration", "submitted_at"]),
+            ["e", "d", "c", "b", "a", "f"],
+        ),
+        (
+            "doi-thu-tu",
+            json!(["correct", "duration", "prediction", "submitted_at"]),
+            ["e", "d", "c", "a", "b", "f"],
+        ),
+    ] {
+        let r = round(&app, slug, chain, json!([]), Value::Null, 1, None).await;
+        let ids: Vec<Uuid> = futures_util::future::join_all(
+            ["a", "b", "c", "d", "e", "f"]
+                .iter()
+                .map(|n| member(&app, n, "member")),
+        )
+        .await;
+        // 7 entries in all, so the true value of `entries` is 7.
+        let (a, b, c, d, e, f) = (ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]);
+        entry(&app, &r.id, a, 3, Some(17), 5000, t).await; // 3 right, off by 10, 5 s
+        entry(&app, &r.id, b, 3, Some(9), 9000, t).await; // off by 2, slow
+        entry(&app, &r.id, c, 3, Some(5), 4000, t + Duration::seconds(2)).await; // off by 2, fast, late
+        entry(&app, &r.id, d, 3, Some(9), 4000, t + Duration::seconds(1)).await; // same, earlier
+        entry(&app, &r.id, e, 4, None, 60000, t).await; // most right beats everything
+        entry(&app, &r.id, f, 0, Some(7), 1000, t).await;
+        entry(&app, &r.id, a, 1, Some(7), 1000, t).await; // a's worse attempt does not count
+        close(&app, &r).await;
+        let result = finalize(&app, &r).await;
+        assert_eq!(result["actual_value"], 7);
+        assert_eq!(result["entries"], 7);
+        assert_eq!(result["participants"], 6);
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let order: Vec<&str> = ranking(&app, &r)
+            .await
+            .iter()
+            .map(|m| names[ids.iter().position(|x| x == m).expect("known")])
+            .collect();
+        assert_eq!(order, expected, "{slug}");
+    }
+}
+
+#[tokio::test]
+async fn prizes_go_down_the_ranking_past_staff_and_zero_scores_within_the_cap() {
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let r = round(&app, "giai", json!(["correct", "duration"]), json!([{"name": "Giải Nhất", "count": 1}, {"name": "Giải Nhì", "count": 2}, {"name": "Giải Ba", "count": 3}]), json!(50), 1, None).await;
+    let staff = member(&app, "Cán bộ", "organizer").await;
+    let mut members = Vec::new();
+    for i in 0..7 {
+        members.push(member(&app, &format!("Hội viên {i}"), "member").await);
+    }
+    entry(&app, &r.id, staff, 4, Some(1), 1000, t).await; // ranked first, never wins
+    for (i, m) in members.iter().enumerate() {
+        let correct = if i < 5 { 3 } else { 0 };
+        entry(&app, &r.id, *m, correct, Some(1), 2000 + i as i32 * 10, t).await;
+    }
+    close(&app, &r).await;
+    let result = finalize(&app, &r).await;
+    // 8 participants × 50 % = 4 prizes at most; the ladder holds 6.
+    let got = winner_ids(&result["winners"]);
+    let expected: Vec<(String, String)> = [
+        (0, "Giải Nhất"),
+        (1, "Giải Nhì"),
+        (2, "Giải Nhì"),
+        (3, "Giải Ba"),
+    ]
+    .iter()
+    .map(|(i, p)| (members[*i].to_string(), (*p).to_owned()))
+    .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        ranking(&app, &r).await[0],
+        staff,
+        "staff are ranked, just never awarded"
+    );
+
+    // Again: the same answer, and nothing stored twice.
+    assert_eq!(finalize(&app, &r).await, result);
+}
+
+#[tokio::test]
+async fn disqualifying_a_winner_passes_the_prize_down_and_is_audited() {
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let r = round(
+        &app,
+        "truat",
+        json!(["correct", "duration"]),
+        json!([{"name": "Nhất", "count": 1}, {"name": "Nhì", "count": 1}]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let mut ms = Vec::new();
+    for i in 0..4 {
+        let m = member(&app, &format!("Hội viên {i}"), "member").await;
+        entry(&app, &r.id, m, 3, Some(1), 1000 + i * 100, t).await;
+        ms.push(m);
+    }
+    let path = |m: Uuid| format!("/api/v1/rounds/{}/winners/{m}/disqualify", r.id);
+    close(&app, &r).await;
+    assert_problem(
+        app.send(
+            Method::POST,
+            &path(ms[0]),
+            Some(&r.judge),
+            Some(&json!({"reason": "x"})),
+        )
+        .await,
+        409,
+        "round_not_finalized",
+    )
+    .await;
+    finalize(&app, &r).await;
+    assert_problem(
+        app.send(
+            Method::POST,
+            &path(ms[3]),
+            Some(&r.judge),
+            Some(&json!({"reason": "không đoạt giải"})),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.send(
+            Method::POST,
+            &path(ms[0]),
+            Some(&r.judge),
+            Some(&json!({"reason": "  "})),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    let after = app
+        .expect(
+            200,
+            Method::POST,
+            &path(ms[0]),
+            Some(&r.judge),
+            Some(&json!({"reason": "Khai sai thông tin"})),
+        )
+        .await;
+    let expected: Vec<(String, String)> = vec![
+        (ms[1].to_string(), "Nhất".into()),
+        (ms[2].to_string(), "Nhì".into()),
+    ];
+    assert_eq!(winner_ids(&after["items"]), expected);
+    let listed = app
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/v1/rounds/{}/winners", r.id),
+            Some(&r.judge),
+            None,
+        )
+        .await;
+    assert_eq!(listed, after);
+    // Finalizing again does not bring the disqualified winner back.
+    let again = finalize(&app, &r).await;
+    assert_eq!(winner_ids(&again["winners"]), expected);
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE round_id = $1::uuid ORDER BY id")
+            .bind(&r.id)
+            .fetch_all(&app.db.pool)
+            .await
+            .expect("audit");
+    assert_eq!(
+        audited,
+        ["round.close", "round.finalize", "round.disqualify"]
+    );
+}
+
+#[tokio::test]
+async fn one_prize_per_person_passes_over_an_earlier_winner() {
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let first = round(
+        &app,
+        "mot-giai",
+        json!(["correct"]),
+        json!([{"name": "Nhất", "count": 1}]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    sqlx::query("UPDATE contests SET one_prize_per_person = true WHERE id = $1::uuid")
+        .bind(&first.contest)
+        .execute(&app.db.pool)
+        .await
+        .expect("one prize");
+    let second = round(
+        &app,
+        "mot-giai",
+        json!(["correct"]),
+        json!([{"name": "Nhất", "count": 1}]),
+        Value::Null,
+        2,
+        Some(&first),
+    )
+    .await;
+    let (lan, hoa) = (
+        member(&app, "Lan", "member").await,
+        member(&app, "Hòa", "member").await,
+    );
+    for r in [&first, &second] {
+        entry(&app, &r.id, lan, 4, Some(1), 1000, t).await;
+        entry(&app, &r.id, hoa, 3, Some(1), 1000, t).await;
+        close(&app, r).await;
+    }
+    assert_eq!(
+        winner_ids(&finalize(&app, &first).await["winners"]),
+        [(lan.to_string(), "Nhất".to_owned())]
+    );
+    assert_eq!(
+        winner_ids(&finalize(&app, &second).await["winners"]),
+        [(hoa.to_string(), "Nhất".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn two_judges_finalizing_at_once_finalize_once() {
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let r = round(
+        &app,
+        "cung-luc",
+        json!(["correct"]),
+        json!([{"name": "Nhất", "count": 1}]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    for i in 0..20 {
+        let m = member(&app, &format!("Hội viên {i}"), "member").await;
+        entry(&app, &r.id, m, (i % 4) as i16, Some(i), 1000, t).await;
+    }
+    close(&app, &r).await;
+    let path = format!("/api/v1/rounds/{}/finalize", r.id);
+    let (one, two) = tokio::join!(
+        app.send(Method::POST, &path, Some(&r.judge), None),
+        app.send(Method::POST, &path, Some(&r.judge), None)
+    );
+    assert_eq!((one.status().as_u16(), two.status().as_u16()), (200, 200));
+    let (one, two): (Value, Value) = (
+        one.json().await.expect("json"),
+        two.json().await.expect("json"),
+    );
+    assert_eq!(one, two);
+    let finalizes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'round.finalize'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("audit");
+    assert_eq!(finalizes, 1);
+    assert_eq!(ranking(&app, &r).await.len(), 20);
+}
+
+#[tokio::test]
+async fn only_the_contests_judges_finalize_and_only_closed_rounds() {
+    let app = spawn_app().await;
+    let r = round(
+        &app,
+        "quyen",
+        json!(["correct"]),
+        json!([]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let path = format!("/api/v1/rounds/{}/finalize", r.id);
+    assert_problem(
+        app.send(Method::POST, &path, Some(&r.judge), None).await,
+        409,
+        "round_not_closed",
+    )
+    .await;
+    let member = app.register("0912345678").await;
+    let token = member["access_token"].as_str().expect("token");
+    assert_problem(
+        app.send(Method::POST, &path, Some(token), None).await,
+        403,
+        "forbidden_role",
+    )
+    .await;
+    assert_problem(
+        app.send(Method::POST, &path, Some(&r.organiser), None)
+            .await,
+        403,
+        "forbidden_role",
+    )
+    .await;
+    let outsider = app.staff("judge", "khac@example.org").await;
+    assert_problem(
+        app.send(Method::POST, &path, Some(&outsider), None).await,
+        403,
+        "not_contest_staff",
+    )
+    .await;
+    assert_problem(
+        app.send(
+            Method::GET,
+            &format!("/api/v1/rounds/{}/winners", r.id),
+            Some(token),
+            None,
+        )
+        .await,
+        403,
+        "forbidden_role",
+    )
+    .await;
+}
