@@ -109,6 +109,7 @@ impl Application {
                 .configure(taking::routes::configure)
                 .configure(leaderboard::routes::configure)
                 .configure(judging::routes::configure)
+                .configure(crate::audit::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
                 .default_service(web::to(error::unknown_route))

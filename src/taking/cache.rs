@@ -39,6 +39,8 @@ pub struct PaperQuestion {
     /// In their original order; bit i of `correct_mask` is option i.
     pub options: Vec<PaperOption>,
     pub correct_mask: i16,
+    /// Shown with the answer key once the round is finalized.
+    pub explanation: Option<String>,
 }
 
 #[derive(Debug)]
@@ -83,6 +85,7 @@ struct RevisionRow {
     text: String,
     category: Option<String>,
     difficulty: Option<String>,
+    explanation: Option<String>,
     correct_mask: i16,
     option_ids: Vec<Uuid>,
     option_texts: Vec<String>,
@@ -106,6 +109,7 @@ fn paper_question(r: RevisionRow) -> anyhow::Result<PaperQuestion> {
             .map(|(id, text)| PaperOption { id, text })
             .collect(),
         correct_mask: r.correct_mask,
+        explanation: r.explanation,
     })
 }
 
@@ -147,7 +151,7 @@ impl Caches {
         let rows = sqlx::query_as!(
             RevisionRow,
             r#"SELECT r.id AS revision_id, r.question_id, r.kind, r.text, r.category, r.difficulty,
-                      r.correct_mask,
+                      r.explanation, r.correct_mask,
                       array_agg(o.id ORDER BY o.position) AS "option_ids!",
                       array_agg(o.text ORDER BY o.position) AS "option_texts!"
                FROM questions q
@@ -198,7 +202,7 @@ impl Caches {
             let rows = sqlx::query_as!(
                 RevisionRow,
                 r#"SELECT r.id AS revision_id, r.question_id, r.kind, r.text, r.category, r.difficulty,
-                          r.correct_mask,
+                          r.explanation, r.correct_mask,
                           array_agg(o.id ORDER BY o.position) AS "option_ids!",
                           array_agg(o.text ORDER BY o.position) AS "option_texts!"
                    FROM question_revisions r JOIN question_options o ON o.revision_id = r.id

@@ -55,6 +55,11 @@ pub struct ShownQuestion {
     text: String,
     /// In the order this paper shows them.
     options: Vec<ShownOption>,
+    /// Only once the round is finalized (rule 11): the right options and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correct_option_ids: Option<Vec<Uuid>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -127,9 +132,11 @@ pub struct Submitted {
 fn attempt_view(
     row: &AttemptRow,
     paper: &[Arc<PaperQuestion>],
-    prediction_prompt: &str,
+    round: &RoundInfo,
     now: DateTime<Utc>,
 ) -> Attempt {
+    // The answer key never leaves the server before the round is finalized (rule 3).
+    let reveal = round.finalized;
     let questions = paper
         .iter()
         .zip(&row.paper_option_order)
@@ -145,6 +152,15 @@ fn attempt_view(
                     text: o.text.clone(),
                 })
                 .collect(),
+            correct_option_ids: reveal.then(|| {
+                q.options
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| q.correct_mask & (1 << i) != 0)
+                    .map(|(_, o)| o.id)
+                    .collect()
+            }),
+            explanation: if reveal { q.explanation.clone() } else { None },
         })
         .collect();
     let answers = paper
@@ -176,7 +192,7 @@ fn attempt_view(
             0
         },
         questions,
-        prediction_prompt: prediction_prompt.to_owned(),
+        prediction_prompt: round.prediction_prompt.clone(),
         answers,
         result: match (row.correct, row.total, row.duration_ms, row.submitted_at) {
             (Some(correct), Some(total), Some(duration_ms), Some(submitted_at)) => {
@@ -266,14 +282,14 @@ async fn draw_paper(
 async fn respond_with(
     state: &AppState,
     row: &AttemptRow,
-    prediction_prompt: &str,
+    round: &RoundInfo,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let paper = state
         .caches
         .revisions(&state.db, &row.paper_revisions)
         .await?;
-    Ok(HttpResponse::build(status).json(attempt_view(row, &paper, prediction_prompt, Utc::now())))
+    Ok(HttpResponse::build(status).json(attempt_view(row, &paper, round, Utc::now())))
 }
 
 /// Starts an attempt, or answers the one in progress.
@@ -313,24 +329,13 @@ pub async fn start_attempt(
         )
         .await?;
         if let Some(row) = inserted {
-            return respond_with(
-                &state,
-                &row,
-                &round.prediction_prompt,
-                actix_web::http::StatusCode::CREATED,
-            )
-            .await;
+            return respond_with(&state, &row, &round, actix_web::http::StatusCode::CREATED).await;
         }
         let mine = store::of_member(&state.db, round.id, user.id).await?;
         if let Some(current) = mine.iter().find(|a| a.state == "in_progress") {
             if !expire_if_due(&state, current).await? {
-                return respond_with(
-                    &state,
-                    current,
-                    &round.prediction_prompt,
-                    actix_web::http::StatusCode::OK,
-                )
-                .await;
+                return respond_with(&state, current, &round, actix_web::http::StatusCode::OK)
+                    .await;
             }
             continue;
         }
@@ -379,13 +384,12 @@ pub async fn get_attempt(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let row = own_attempt(&state, &user, *path).await?;
-    let prompt = state
+    let round = state
         .caches
         .round(&state.db, row.round_id)
         .await?
-        .map(|r| r.prediction_prompt.clone())
-        .unwrap_or_default();
-    respond_with(&state, &row, &prompt, actix_web::http::StatusCode::OK).await
+        .ok_or_else(|| ApiError::not_found("attempt"))?;
+    respond_with(&state, &row, &round, actix_web::http::StatusCode::OK).await
 }
 
 /// Answers as bit masks of original option positions, checked against the paper: every

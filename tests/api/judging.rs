@@ -497,3 +497,115 @@ async fn only_the_contests_judges_finalize_and_only_closed_rounds() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn members_see_the_answer_key_of_their_attempt_only_after_finalizing() {
+    let app = spawn_app().await;
+    let r = round(
+        &app,
+        "dap-an",
+        json!(["correct"]),
+        json!([]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let token = app.register("0912345678").await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let attempt = app
+        .expect(
+            201,
+            Method::POST,
+            &format!("/api/v1/rounds/{}/attempts", r.id),
+            Some(&token),
+            None,
+        )
+        .await;
+    let path = format!("/api/v1/attempts/{}", attempt["id"].as_str().expect("id"));
+    app.expect(
+        200,
+        Method::POST,
+        &format!("{path}/submit"),
+        Some(&token),
+        Some(&json!({"prediction": 1})),
+    )
+    .await;
+    let before = app
+        .send(Method::GET, &path, Some(&token), None)
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(!before.contains("correct_option_ids"), "{before}");
+
+    close(&app, &r).await;
+    finalize(&app, &r).await;
+    let bank = app
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/v1/contests/{}/questions", r.contest),
+            Some(&r.organiser),
+            None,
+        )
+        .await;
+    let after = app
+        .expect(200, Method::GET, &path, Some(&token), None)
+        .await;
+    for q in after["questions"].as_array().expect("questions") {
+        let stored = bank["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|b| b["id"] == q["id"])
+            .expect("in the bank");
+        let right: Vec<Value> = stored["options"]
+            .as_array()
+            .expect("options")
+            .iter()
+            .filter(|o| o["correct"] == true)
+            .map(|o| o["id"].clone())
+            .collect();
+        assert_eq!(q["correct_option_ids"], json!(right));
+    }
+}
+
+#[tokio::test]
+async fn admins_read_the_audit_log_and_nobody_else_does() {
+    let app = spawn_app().await;
+    let r = round(
+        &app,
+        "nhat-ky",
+        json!(["correct"]),
+        json!([]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    close(&app, &r).await;
+    finalize(&app, &r).await;
+    assert_problem(
+        app.send(Method::GET, "/api/v1/audit", Some(&r.judge), None)
+            .await,
+        403,
+        "forbidden_role",
+    )
+    .await;
+    let admin = app.staff("admin", "admin@example.org").await;
+    let log = app
+        .expect(
+            200,
+            Method::GET,
+            "/api/v1/audit?limit=2",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(log["items"][0]["action"], "round.finalize");
+    assert_eq!(log["items"][1]["action"], "round.close");
+    assert!(log["total"].as_i64().expect("total") >= 3, "{log}");
+}
