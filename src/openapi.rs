@@ -40,7 +40,7 @@ use crate::units::routes as units;
         rounds::close_round,
         taking::start_attempt, taking::get_attempt, taking::save_answers, taking::submit_attempt,
         leaderboards::round_leaderboard, leaderboards::my_place, leaderboards::contest_leaderboard,
-        judging::finalize, judging::winners, judging::disqualify, crate::audit::routes::list_audit,
+        judging::finalize, judging::winners, judging::results, judging::disqualify, crate::audit::routes::list_audit,
     ),
     components(schemas(
         Problem, service::Health, service::Readiness, service::Checks, service::Echo,
@@ -55,7 +55,8 @@ use crate::units::routes as units;
         taking::Attempt, taking::ShownQuestion, taking::ShownOption, taking::Answer,
         taking::AttemptResult, taking::AnswersBody, taking::SubmitBody, taking::Submitted,
         crate::leaderboard::Page, crate::leaderboard::Item, crate::leaderboard::MyPlace,
-        crate::judging::Finalized, crate::judging::store::Winner, judging::Winners, judging::DisqualifyBody,
+        crate::judging::Finalized, crate::judging::store::Winner, judging::Winners, judging::Results, judging::DisqualifyBody,
+        crate::judging::export::ResultRow,
         crate::audit::Line, crate::audit::routes::AuditList,
     )),
     modifiers(&BearerAuth),

@@ -1,6 +1,7 @@
 //! Judging: finalizing a closed round (the true value, the final ranking, the prizes) and
 //! disqualifying winners, each in one transaction with its audit line.
 
+pub mod export;
 pub mod routes;
 pub mod store;
 

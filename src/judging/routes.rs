@@ -2,16 +2,19 @@
 //! `POST /rounds/{round}/winners/{member_id}/disqualify`: for the contest's judges and
 //! admins only, since winners come with phones and ID numbers.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::AuthUser;
 use crate::contests::access::require_contest_staff;
 use crate::domain::Role;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Json, JsonLimit};
+use crate::extract::{Json, JsonLimit, Page};
+use crate::judging::export::{self, ResultRow};
 use crate::judging::{self, Finalized, store};
 use crate::rounds::store as rounds;
 use crate::state::AppState;
@@ -19,6 +22,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/rounds/{round}/finalize").route(web::post().to(finalize)))
         .service(web::resource("/api/v1/rounds/{round}/winners").route(web::get().to(winners)))
+        .service(web::resource("/api/v1/rounds/{round}/results").route(web::get().to(results)))
         .service(
             web::resource("/api/v1/rounds/{round}/winners/{member_id}/disqualify")
                 .app_data(JsonLimit(16 * 1024))
@@ -66,9 +70,91 @@ pub struct Winners {
     items: Vec<store::Winner>,
 }
 
-/// The current winners, top prize first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `json` (default), `csv` (UTF-8 with BOM) or `xlsx`.
+    format: Option<String>,
+    /// JSON pages: 1–500, default 50.
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+fn format_of(query: &ExportQuery) -> Result<Format, ApiError> {
+    match query.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Format::Json),
+        "csv" => Ok(Format::Csv),
+        "xlsx" => Ok(Format::Xlsx),
+        other => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("unknown format `{other}`: use json, csv or xlsx"),
+        )),
+    }
+}
+
+fn attachment(body: Vec<u8>, content_type: &str, name: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const CSV: &str = "text/csv; charset=utf-8";
+
+/// Personal data leaves only through here, and each time it is audited.
+async fn audit_export(
+    state: &AppState,
+    user: &AuthUser,
+    round: Uuid,
+    what: &str,
+    format: Format,
+    rows: usize,
+) -> Result<(), ApiError> {
+    audit::record(
+        &state.db,
+        audit::Entry {
+            round_id: Some(round),
+            row_count: i32::try_from(rows).ok(),
+            details: serde_json::json!({"what": what, "format": format!("{format:?}").to_lowercase()}),
+            ..audit::Entry::new(audit::Actor::Account(user.id), "round.export")
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn winner_row(w: store::Winner) -> ResultRow {
+    ResultRow {
+        rank: w.rank,
+        prize: Some(w.prize),
+        member_id: w.member_id,
+        attempt_id: w.attempt_id,
+        full_name: w.full_name,
+        phone: w.phone,
+        id_number: w.id_number,
+        unit: w.unit,
+        correct: w.correct,
+        prediction: w.prediction,
+        prediction_error: w.prediction_error,
+        duration_ms: w.duration_ms,
+        submitted_at: w.submitted_at,
+    }
+}
+
+/// The current winners, top prize first, as JSON, CSV or XLSX.
 #[utoipa::path(get, path = "/api/v1/rounds/{round}/winners", tag = "judging",
-    security(("bearer" = [])), params(("round" = Uuid, Path)),
+    security(("bearer" = [])), params(("round" = Uuid, Path), ExportQuery),
     responses(
         (status = 200, body = Winners),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -78,11 +164,103 @@ pub async fn winners(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let format = format_of(&query)?;
     let round = judged_round(&state, &user, *path).await?;
-    Ok(HttpResponse::Ok().json(Winners {
-        items: store::winners(&state.db, round).await?,
-    }))
+    let items = store::winners(&state.db, round).await?;
+    audit_export(&state, &user, round, "winners", format, items.len()).await?;
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(Winners { items }),
+        Format::Csv => {
+            let rows: Vec<ResultRow> = items.into_iter().map(winner_row).collect();
+            attachment(export::csv(&rows), CSV, &format!("winners-{round}.csv"))
+        }
+        Format::Xlsx => {
+            let rows: Vec<ResultRow> = items.into_iter().map(winner_row).collect();
+            let file = export::xlsx("Người đoạt giải", &rows).map_err(anyhow::Error::from)?;
+            attachment(file, XLSX, &format!("winners-{round}.xlsx"))
+        }
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Results {
+    items: Vec<ResultRow>,
+    total: i64,
+}
+
+/// The full final ranking, one row per member, with personal data: JSON pages, or the
+/// whole ranking as CSV (streamed) or XLSX.
+#[utoipa::path(get, path = "/api/v1/rounds/{round}/results", tag = "judging",
+    security(("bearer" = [])), params(("round" = Uuid, Path), ExportQuery),
+    responses(
+        (status = 200, body = Results),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`round_not_finalized`"),
+    ))]
+pub async fn results(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let format = format_of(&query)?;
+    let round = judged_round(&state, &user, *path).await?;
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM round_results WHERE round_id = $1"#,
+        round
+    )
+    .fetch_one(&state.db)
+    .await
+    .map_err(|e| anyhow::Error::new(e).context("counting results"))?;
+    let finalized = rounds::get(&state.db, round)
+        .await?
+        .is_some_and(|r| r.finalized_at.is_some());
+    if !finalized {
+        return Err(ApiError::conflict(
+            "round_not_finalized",
+            "results exist only once the round is finalized",
+        ));
+    }
+    match format {
+        Format::Json => {
+            let page = Page::parse(query.limit, query.offset)?;
+            let items = store::results(&state.db, round, Some(page.limit), page.offset).await?;
+            audit_export(&state, &user, round, "results", format, items.len()).await?;
+            Ok(HttpResponse::Ok().json(Results { items, total }))
+        }
+        Format::Csv => {
+            audit_export(
+                &state,
+                &user,
+                round,
+                "results",
+                format,
+                usize::try_from(total).unwrap_or(0),
+            )
+            .await?;
+            let (sink, source) = tokio::sync::mpsc::channel(8);
+            tokio::spawn(store::stream_results_csv(state.db.clone(), round, sink));
+            let body = futures_util::stream::unfold(source, |mut source| async move {
+                source.recv().await.map(|chunk| (chunk, source))
+            });
+            Ok(HttpResponse::Ok()
+                .content_type(CSV)
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"results-{round}.csv\""),
+                ))
+                .streaming(body))
+        }
+        Format::Xlsx => {
+            let rows = store::results(&state.db, round, None, 0).await?;
+            audit_export(&state, &user, round, "results", format, rows.len()).await?;
+            let file = export::xlsx("Kết quả", &rows).map_err(anyhow::Error::from)?;
+            Ok(attachment(file, XLSX, &format!("results-{round}.xlsx")))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

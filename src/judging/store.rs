@@ -271,3 +271,86 @@ pub async fn winners(db: impl sqlx::PgExecutor<'_>, round_id: Uuid) -> anyhow::R
     .await
     .context("listing the winners")
 }
+
+/// A page of the final ranking (all of it with `limit = None`), with prizes.
+pub async fn results(
+    pool: &sqlx::PgPool,
+    round_id: Uuid,
+    limit: Option<i64>,
+    offset: i64,
+) -> anyhow::Result<Vec<crate::judging::export::ResultRow>> {
+    sqlx::query_as!(
+        crate::judging::export::ResultRow,
+        r#"SELECT r.rank, w.prize_name AS "prize?", r.member_id, r.attempt_id, a.full_name,
+                  a.phone, a.id_number, u.name AS "unit?", r.correct, r.prediction,
+                  r.prediction_error, r.duration_ms, r.submitted_at
+           FROM round_results r
+           JOIN accounts a ON a.id = r.member_id
+           LEFT JOIN units u ON u.id = a.unit_id
+           LEFT JOIN round_winners w
+                  ON w.round_id = r.round_id AND w.member_id = r.member_id AND w.disqualified_at IS NULL
+           WHERE r.round_id = $1
+           ORDER BY r.rank
+           LIMIT $2 OFFSET $3"#,
+        round_id,
+        limit,
+        offset
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the results")
+}
+
+/// Streams the whole final ranking as CSV chunks into `sink`, never holding it all.
+pub async fn stream_results_csv(
+    pool: sqlx::PgPool,
+    round_id: Uuid,
+    sink: tokio::sync::mpsc::Sender<Result<actix_web::web::Bytes, std::io::Error>>,
+) {
+    use futures_util::StreamExt;
+
+    const CHUNK_BYTES: usize = 64 * 1024;
+    let mut rows = sqlx::query_as!(
+        crate::judging::export::ResultRow,
+        r#"SELECT r.rank, w.prize_name AS "prize?", r.member_id, r.attempt_id, a.full_name,
+                  a.phone, a.id_number, u.name AS "unit?", r.correct, r.prediction,
+                  r.prediction_error, r.duration_ms, r.submitted_at
+           FROM round_results r
+           JOIN accounts a ON a.id = r.member_id
+           LEFT JOIN units u ON u.id = a.unit_id
+           LEFT JOIN round_winners w
+                  ON w.round_id = r.round_id AND w.member_id = r.member_id AND w.disqualified_at IS NULL
+           WHERE r.round_id = $1
+           ORDER BY r.rank"#,
+        round_id
+    )
+    .fetch(&pool);
+    let mut chunk = crate::judging::export::csv_head();
+    while let Some(row) = rows.next().await {
+        match row {
+            Ok(row) => {
+                chunk.extend(crate::judging::export::csv_row(&row));
+                if chunk.len() >= CHUNK_BYTES
+                    && sink
+                        .send(Ok(std::mem::take(&mut chunk).into()))
+                        .await
+                        .is_err()
+                {
+                    return; // the client went away
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "results export failed mid-stream");
+                let _ = sink
+                    .send(Err(std::io::Error::other(
+                        "the export failed; it has been logged",
+                    )))
+                    .await;
+                return;
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = sink.send(Ok(chunk.into())).await;
+    }
+}

@@ -351,7 +351,13 @@ async fn disqualifying_a_winner_passes_the_prize_down_and_is_audited() {
             .expect("audit");
     assert_eq!(
         audited,
-        ["round.close", "round.finalize", "round.disqualify"]
+        // Reading the winners (with phones) is an export of personal data.
+        [
+            "round.close",
+            "round.finalize",
+            "round.disqualify",
+            "round.export"
+        ]
     );
 }
 
@@ -608,4 +614,115 @@ async fn admins_read_the_audit_log_and_nobody_else_does() {
     assert_eq!(log["items"][0]["action"], "round.finalize");
     assert_eq!(log["items"][1]["action"], "round.close");
     assert!(log["total"].as_i64().expect("total") >= 3, "{log}");
+}
+
+#[tokio::test]
+async fn results_and_winners_export_as_csv_and_xlsx_with_vietnamese_intact_for_judges_only() {
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let r = round(
+        &app,
+        "xuat",
+        json!(["correct", "duration"]),
+        json!([{"name": "Giải Nhất", "count": 1}]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let names = ["Nguyễn Thị Hòa", "Trần Văn Đức", "Lê Thị Ánh, Hà Nội"];
+    for (i, name) in names.iter().enumerate() {
+        let m = member(&app, name, "member").await;
+        entry(&app, &r.id, m, 3 - i as i16, Some(5), 1000, t).await;
+    }
+    let results = |format: &str| format!("/api/v1/rounds/{}/results?format={format}", r.id);
+    assert_problem(
+        app.send(Method::GET, &results("csv"), Some(&r.judge), None)
+            .await,
+        409,
+        "round_not_finalized",
+    )
+    .await;
+    close(&app, &r).await;
+    finalize(&app, &r).await;
+
+    let csv = app
+        .send(Method::GET, &results("csv"), Some(&r.judge), None)
+        .await;
+    assert_eq!(csv.status().as_u16(), 200);
+    let text = String::from_utf8(csv.bytes().await.expect("body").to_vec()).expect("UTF-8");
+    assert!(text.starts_with("\u{feff}Hạng,Giải,Họ và tên"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[1].starts_with("1,Giải Nhất,Nguyễn Thị Hòa,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[3].contains("\"Lê Thị Ánh, Hà Nội\""), "{}", lines[3]);
+
+    let xlsx = app
+        .send(Method::GET, &results("xlsx"), Some(&r.judge), None)
+        .await;
+    let bytes = xlsx.bytes().await.expect("body").to_vec();
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a workbook");
+    let sheet = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|row| row.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][2], "Họ và tên");
+    assert_eq!(rows[1][2], "Nguyễn Thị Hòa");
+    assert_eq!(rows[2][2], "Trần Văn Đức");
+    assert_eq!(rows[1][1], "Giải Nhất");
+
+    let winners = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/rounds/{}/winners?format=csv", r.id),
+            Some(&r.judge),
+            None,
+        )
+        .await;
+    let text = String::from_utf8(winners.bytes().await.expect("body").to_vec()).expect("UTF-8");
+    assert_eq!(text.lines().count(), 2);
+    let json = app
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/v1/rounds/{}/results?limit=2", r.id),
+            Some(&r.judge),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            json["total"].clone(),
+            json["items"].as_array().expect("items").len()
+        ),
+        (json!(3), 2)
+    );
+
+    let exports: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'round.export'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("audit");
+    assert_eq!(exports, 4, "every export of personal data is audited");
+    let member_token = app.register("0912345678").await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_problem(
+        app.send(Method::GET, &results("csv"), Some(&member_token), None)
+            .await,
+        403,
+        "forbidden_role",
+    )
+    .await;
 }

@@ -1,0 +1,180 @@
+//! Results and winners as the judges publish them (rule 12): CSV in UTF-8 with a BOM (so
+//! Excel shows Vietnamese) and XLSX with a frozen header row, times in Vietnam's local time
+//! (UTC+7, no daylight saving). A results CSV streams row by row, so a 1,000,000-entry
+//! round is never held in memory.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rust_xlsxwriter::{Format, Workbook};
+use uuid::Uuid;
+
+/// One row of a results or winners file.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ResultRow {
+    pub rank: i32,
+    pub prize: Option<String>,
+    pub member_id: Uuid,
+    pub attempt_id: Uuid,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+    pub unit: Option<String>,
+    pub correct: i16,
+    pub prediction: Option<i64>,
+    pub prediction_error: Option<i64>,
+    pub duration_ms: i32,
+    pub submitted_at: DateTime<Utc>,
+}
+
+pub const HEADERS: [&str; 13] = [
+    "Hạng",
+    "Giải",
+    "Họ và tên",
+    "Số điện thoại",
+    "Số CCCD",
+    "Đơn vị",
+    "Số câu đúng",
+    "Dự đoán",
+    "Sai số dự đoán",
+    "Thời gian làm bài (giây)",
+    "Thời điểm nộp bài (giờ Việt Nam)",
+    "Mã hội viên",
+    "Mã bài thi",
+];
+
+/// Column widths in characters, for the workbook.
+const WIDTHS: [f64; 13] = [
+    7.0, 18.0, 28.0, 15.0, 15.0, 28.0, 11.0, 11.0, 13.0, 14.0, 24.0, 38.0, 38.0,
+];
+
+fn vietnam() -> FixedOffset {
+    // UTC+7 is a valid offset: the constructor only refuses offsets of a day or more.
+    FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"))
+}
+
+pub fn local_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&vietnam())
+        .format("%d/%m/%Y %H:%M:%S%.3f")
+        .to_string()
+}
+
+fn seconds(duration_ms: i32) -> String {
+    format!("{}.{:03}", duration_ms / 1000, duration_ms % 1000)
+}
+
+fn cells(row: &ResultRow) -> [String; 13] {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    [
+        row.rank.to_string(),
+        opt(&row.prize),
+        row.full_name.clone(),
+        opt(&row.phone),
+        opt(&row.id_number),
+        opt(&row.unit),
+        row.correct.to_string(),
+        row.prediction.map(|p| p.to_string()).unwrap_or_default(),
+        row.prediction_error
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        seconds(row.duration_ms),
+        local_time(row.submitted_at),
+        row.member_id.to_string(),
+        row.attempt_id.to_string(),
+    ]
+}
+
+/// The BOM and the header line.
+pub fn csv_head() -> Vec<u8> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    out.extend(csv_line(&HEADERS.map(str::to_owned)));
+    out
+}
+
+fn csv_line(fields: &[String]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail; a failure would only drop this line.
+    if writer.write_record(fields).is_err() {
+        return Vec::new();
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+pub fn csv_row(row: &ResultRow) -> Vec<u8> {
+    csv_line(&cells(row))
+}
+
+pub fn csv(rows: &[ResultRow]) -> Vec<u8> {
+    let mut out = csv_head();
+    for row in rows {
+        out.extend(csv_row(row));
+    }
+    out
+}
+
+pub fn xlsx(sheet_name: &str, rows: &[ResultRow]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(sheet_name)?;
+    for (col, (header, width)) in (0_u16..).zip(HEADERS.iter().zip(WIDTHS)) {
+        sheet.write_string_with_format(0, col, *header, &bold)?;
+        sheet.set_column_width(col, width)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    for (r, row) in (1_u32..).zip(rows) {
+        sheet.write_number(r, 0, f64::from(row.rank))?;
+        for (col, value) in (1_u16..).zip(cells(row).iter().skip(1)) {
+            match col {
+                6 => sheet.write_number(r, col, f64::from(row.correct))?,
+                7 | 8 if !value.is_empty() => {
+                    sheet.write_number(r, col, value.parse::<f64>().unwrap_or(0.0))?
+                }
+                9 => sheet.write_number(r, col, f64::from(row.duration_ms) / 1000.0)?,
+                _ => sheet.write_string(r, col, value)?,
+            };
+        }
+    }
+    workbook.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn row() -> ResultRow {
+        ResultRow {
+            rank: 1,
+            prize: Some("Giải Nhất".into()),
+            member_id: Uuid::nil(),
+            attempt_id: Uuid::nil(),
+            full_name: "Nguyễn Thị Hòa".into(),
+            phone: Some("+84912345678".into()),
+            id_number: None,
+            unit: Some("Ba Đình, Hà Nội".into()),
+            correct: 20,
+            prediction: Some(1234),
+            prediction_error: Some(16),
+            duration_ms: 75_432,
+            submitted_at: Utc
+                .with_ymd_and_hms(2026, 11, 23, 17, 30, 0)
+                .single()
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn times_are_shown_in_vietnam() {
+        assert_eq!(local_time(row().submitted_at), "24/11/2026 00:30:00.000");
+    }
+
+    #[test]
+    fn a_csv_starts_with_a_bom_and_quotes_what_needs_it() {
+        let out = String::from_utf8(csv(&[row()])).unwrap();
+        assert!(out.starts_with('\u{feff}'));
+        assert!(out.contains("\"Ba Đình, Hà Nội\""));
+        assert!(out.contains(",75.432,"));
+    }
+}
