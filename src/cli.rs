@@ -15,6 +15,7 @@ use crate::config::{DatabaseSettings, RedisSettings, Settings};
 use crate::contests::{folder, store as contests};
 use crate::domain::{FullName, Login, Password, Role};
 use crate::error::ApiError;
+use crate::judging::store as judging_store;
 use crate::kv::Redis;
 use crate::leaderboard::board;
 use crate::questions::formats::Format;
@@ -51,6 +52,30 @@ pub enum Command {
     /// Live leaderboards in Redis.
     #[command(subcommand)]
     Leaderboard(LeaderboardCommand),
+    /// Write a finalized round's winners or full results to a file (audited).
+    Export {
+        #[arg(value_enum)]
+        what: ExportWhat,
+        #[arg(long)]
+        round: Uuid,
+        #[arg(long, value_enum, default_value = "xlsx")]
+        format: ExportFormat,
+        /// The file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportWhat {
+    Winners,
+    Results,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +173,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Leaderboard(LeaderboardCommand::Rebuild { round }) => {
             rebuild_leaderboards(round).await
         }
+        Command::Export {
+            what,
+            round,
+            format,
+            output,
+        } => export_round(what, round, format, &output).await,
     }
 }
 
@@ -506,5 +537,52 @@ async fn rebuild_leaderboards(only: Option<Uuid>) -> anyhow::Result<()> {
         println!("rebuilt contest {contest}");
     }
     pool.close().await;
+    Ok(())
+}
+
+async fn export_round(
+    what: ExportWhat,
+    round: Uuid,
+    format: ExportFormat,
+    output: &Path,
+) -> anyhow::Result<()> {
+    let pool = cli_pool().await?;
+    let finalized = crate::rounds::store::get(&pool, round)
+        .await?
+        .with_context(|| format!("no round {round}"))?
+        .finalized_at
+        .is_some();
+    if !finalized {
+        bail!("round {round} is not finalized yet");
+    }
+    let rows = match what {
+        ExportWhat::Results => judging_store::results(&pool, round, None, 0).await?,
+        ExportWhat::Winners => judging_store::winners(&pool, round)
+            .await?
+            .into_iter()
+            .map(crate::judging::export::ResultRow::from)
+            .collect(),
+    };
+    let (name, sheet) = match what {
+        ExportWhat::Results => ("results", "Kết quả"),
+        ExportWhat::Winners => ("winners", "Người đoạt giải"),
+    };
+    let bytes = match format {
+        ExportFormat::Csv => crate::judging::export::csv(&rows),
+        ExportFormat::Xlsx => crate::judging::export::xlsx(sheet, &rows)?,
+    };
+    std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
+    audit::record(
+        &pool,
+        audit::Entry {
+            round_id: Some(round),
+            row_count: i32::try_from(rows.len()).ok(),
+            details: serde_json::json!({"what": name, "file": output.display().to_string()}),
+            ..audit::Entry::new(audit::Actor::Cli, "round.export")
+        },
+    )
+    .await?;
+    pool.close().await;
+    println!("wrote {} rows to {}", rows.len(), output.display());
     Ok(())
 }

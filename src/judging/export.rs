@@ -25,6 +25,26 @@ pub struct ResultRow {
     pub submitted_at: DateTime<Utc>,
 }
 
+impl From<crate::judging::store::Winner> for ResultRow {
+    fn from(w: crate::judging::store::Winner) -> Self {
+        Self {
+            rank: w.rank,
+            prize: Some(w.prize),
+            member_id: w.member_id,
+            attempt_id: w.attempt_id,
+            full_name: w.full_name,
+            phone: w.phone,
+            id_number: w.id_number,
+            unit: w.unit,
+            correct: w.correct,
+            prediction: w.prediction,
+            prediction_error: w.prediction_error,
+            duration_ms: w.duration_ms,
+            submitted_at: w.submitted_at,
+        }
+    }
+}
+
 pub const HEADERS: [&str; 13] = [
     "Hạng",
     "Giải",

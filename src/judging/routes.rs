@@ -134,24 +134,6 @@ async fn audit_export(
     Ok(())
 }
 
-fn winner_row(w: store::Winner) -> ResultRow {
-    ResultRow {
-        rank: w.rank,
-        prize: Some(w.prize),
-        member_id: w.member_id,
-        attempt_id: w.attempt_id,
-        full_name: w.full_name,
-        phone: w.phone,
-        id_number: w.id_number,
-        unit: w.unit,
-        correct: w.correct,
-        prediction: w.prediction,
-        prediction_error: w.prediction_error,
-        duration_ms: w.duration_ms,
-        submitted_at: w.submitted_at,
-    }
-}
-
 /// The current winners, top prize first, as JSON, CSV or XLSX.
 #[utoipa::path(get, path = "/api/v1/rounds/{round}/winners", tag = "judging",
     security(("bearer" = [])), params(("round" = Uuid, Path), ExportQuery),
@@ -173,11 +155,11 @@ pub async fn winners(
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(Winners { items }),
         Format::Csv => {
-            let rows: Vec<ResultRow> = items.into_iter().map(winner_row).collect();
+            let rows: Vec<ResultRow> = items.into_iter().map(ResultRow::from).collect();
             attachment(export::csv(&rows), CSV, &format!("winners-{round}.csv"))
         }
         Format::Xlsx => {
-            let rows: Vec<ResultRow> = items.into_iter().map(winner_row).collect();
+            let rows: Vec<ResultRow> = items.into_iter().map(ResultRow::from).collect();
             let file = export::xlsx("Người đoạt giải", &rows).map_err(anyhow::Error::from)?;
             attachment(file, XLSX, &format!("winners-{round}.xlsx"))
         }

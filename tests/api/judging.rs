@@ -726,3 +726,64 @@ async fn results_and_winners_export_as_csv_and_xlsx_with_vietnamese_intact_for_j
     )
     .await;
 }
+
+#[tokio::test]
+async fn judges_on_the_server_export_with_the_cli() {
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let r = round(
+        &app,
+        "dong-lenh",
+        json!(["correct"]),
+        json!([{"name": "Giải Nhất", "count": 1}]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let m = member(&app, "Phạm Thị Thu", "member").await;
+    entry(&app, &r.id, m, 2, Some(1), 1000, t).await;
+    let file = std::env::temp_dir().join(format!("hoithi-export-{}.xlsx", Uuid::new_v4().simple()));
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hoithi"))
+            .args([
+                "export", "winners", "--round", &r.id, "--format", "xlsx", "-o",
+            ])
+            .arg(&file)
+            .env_remove("RUST_LOG")
+            .env("DATABASE_URL", &app.db.url)
+            .output()
+            .expect("running hoithi export")
+    };
+    assert!(
+        !run().status.success(),
+        "a round not finalized has no winners to export"
+    );
+    close(&app, &r).await;
+    finalize(&app, &r).await;
+    let output = run();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+    let bytes = std::fs::read(&file).expect("the file");
+    let _ = std::fs::remove_file(&file);
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a workbook");
+    let sheet = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    assert_eq!(
+        sheet.get_value((1, 2)).map(|c| c.to_string()),
+        Some("Phạm Thị Thu".to_owned())
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'round.export' AND actor_kind = 'cli'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+}
