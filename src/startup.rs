@@ -80,6 +80,7 @@ impl Application {
             trust_forwarded_for: settings.trust_forwarded_for,
             caches: Caches::default(),
             leaderboards: Leaderboards::default(),
+            unit_rankings: Default::default(),
             grace_ms: i64::try_from(settings.submit_grace.as_millis()).unwrap_or(i64::MAX),
         });
         let sweeper = taking::sweeper::spawn(state.clone().into_inner(), settings.sweep_interval);
@@ -109,6 +110,7 @@ impl Application {
                 .configure(taking::routes::configure)
                 .configure(leaderboard::routes::configure)
                 .configure(judging::routes::configure)
+                .configure(judging::units::configure)
                 .configure(crate::audit::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))

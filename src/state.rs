@@ -26,6 +26,8 @@ pub struct AppState {
     pub caches: Caches,
     /// Leaderboard pages served from memory, and boards to rebuild after Redis missed updates.
     pub leaderboards: Leaderboards,
+    /// Unit participation rankings served from memory for a second.
+    pub unit_rankings: crate::judging::units::UnitRankings,
     /// How long past its deadline a submission is still accepted (network latency).
     pub grace_ms: i64,
 }

@@ -4,6 +4,7 @@
 pub mod export;
 pub mod routes;
 pub mod store;
+pub mod units;
 
 use chrono::Utc;
 use serde::Serialize;

@@ -787,3 +787,113 @@ async fn judges_on_the_server_export_with_the_cli() {
     .expect("audit");
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn units_are_ranked_with_their_sub_units_by_participants_entries_or_rate() {
+    let app = spawn_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let first = round(
+        &app,
+        "don-vi",
+        json!(["correct"]),
+        json!([]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let second = round(
+        &app,
+        "don-vi",
+        json!(["correct"]),
+        json!([]),
+        Value::Null,
+        2,
+        Some(&first),
+    )
+    .await;
+    let units = app
+        .api
+        .post(app.url("/api/v1/units/import"))
+        .bearer_auth(&first.organiser)
+        .header("content-type", "text/csv")
+        .body("code,name,parent_code,member_count\nHN,Hà Nội,,0\nBD,Ba Đình,HN,40\nHK,Hoàn Kiếm,HN,60\n")
+        .send()
+        .await
+        .expect("units");
+    assert_eq!(units.status().as_u16(), 200);
+    let mut in_unit = Vec::new();
+    for (name, code) in [("Lan", "BD"), ("Hòa", "BD"), ("Thu", "HK")] {
+        let m = member(&app, name, "member").await;
+        sqlx::query(
+            "UPDATE accounts SET unit_id = (SELECT id FROM units WHERE code = $2) WHERE id = $1",
+        )
+        .bind(m)
+        .bind(code)
+        .execute(&app.db.pool)
+        .await
+        .expect("unit");
+        in_unit.push(m);
+    }
+    for m in &in_unit {
+        entry(&app, &first.id, *m, 1, Some(1), 1000, t).await;
+    }
+    // Thu takes round 2 three times.
+    for _ in 0..3 {
+        entry(&app, &second.id, in_unit[2], 1, Some(1), 1000, t).await;
+    }
+    let ranking = |query: String| {
+        let app = &app;
+        let contest = first.contest.clone();
+        async move {
+            let body = app
+                .expect(
+                    200,
+                    Method::GET,
+                    &format!("/api/v1/contests/{contest}/units/ranking?{query}"),
+                    None,
+                    None,
+                )
+                .await;
+            body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|u| {
+                    (
+                        u["code"].as_str().expect("code").to_owned(),
+                        u["participants"].as_i64().expect("p"),
+                        u["entries"].as_i64().expect("e"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let s = |c: &str, p: i64, e: i64| (c.to_owned(), p, e);
+    assert_eq!(
+        ranking("by=participants".into()).await,
+        [s("HN", 3, 6), s("BD", 2, 2), s("HK", 1, 4)]
+    );
+    assert_eq!(
+        ranking("by=entries".into()).await,
+        [s("HN", 3, 6), s("HK", 1, 4), s("BD", 2, 2)]
+    );
+    // Rates: Ba Đình 2/40 = 5 %, Hà Nội 3/100 = 3 %, Hoàn Kiếm 1/60 ≈ 1.7 %.
+    assert_eq!(
+        ranking("by=rate".into()).await,
+        [s("BD", 2, 2), s("HN", 3, 6), s("HK", 1, 4)]
+    );
+    assert_eq!(
+        ranking(format!("by=entries&round={}", first.id)).await,
+        [s("HN", 3, 3), s("BD", 2, 2), s("HK", 1, 1)]
+    );
+    let bad = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/contests/{}/units/ranking?by=luck", first.contest),
+            None,
+            None,
+        )
+        .await;
+    assert_problem(bad, 400, "invalid_query").await;
+}
