@@ -95,15 +95,25 @@ pub async fn finalize(
     judge: Uuid,
     round_id: Uuid,
 ) -> Result<Finalized, ApiError> {
+    // Attempts whose time ran out but that nobody closed yet are entries too: close them
+    // (and put them on the boards) before counting.
+    let now = Utc::now();
+    for ended in
+        crate::taking::store::expire_due(&state.db, None, now, state.grace_ms, i64::MAX).await?
+    {
+        crate::leaderboard::record(state, &ended).await;
+    }
     let mut tx = state.db.begin().await.map_err(tx_error)?;
     let (round, _) = rounds::lock(&mut tx, round_id)
         .await?
         .ok_or_else(|| ApiError::not_found("round"))?;
     if round.finalized_at.is_none() {
-        if Utc::now() < round.closes_at {
+        // Submissions are accepted for a grace period past the close: wait for it to end,
+        // so no entry can arrive after the ranking is fixed.
+        if now < round.closes_at + chrono::Duration::milliseconds(state.grace_ms) {
             return Err(ApiError::conflict(
                 "round_not_closed",
-                "only a closed round can be finalized",
+                "only a closed round can be finalized, once its last submissions are in",
             ));
         }
         let counts = store::counts(&mut tx, round.id).await?;

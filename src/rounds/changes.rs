@@ -76,5 +76,6 @@ pub async fn save(
         ));
     }
     store::update(tx, id, spec).await?;
+    store::clip_deadlines(tx, id).await?;
     Ok(true)
 }

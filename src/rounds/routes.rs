@@ -409,6 +409,7 @@ pub async fn close_round(
             "only an open round can be closed early",
         ));
     }
+    store::clip_deadlines(&mut tx, round.id).await?;
     audit::record(
         &mut *tx,
         audit::Entry {

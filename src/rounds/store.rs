@@ -245,3 +245,24 @@ pub async fn close_now(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> anyhow::Resul
     .with_context(|| format!("closing round {id}"))?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Rule 4: an attempt's deadline is never after its round's close. When a round closes
+/// early (or its close moves earlier), the attempts in progress get the new close as their
+/// deadline.
+pub async fn clip_deadlines(
+    tx: &mut Transaction<'_, Postgres>,
+    round_id: Uuid,
+) -> anyhow::Result<u64> {
+    let done = sqlx::query!(
+        "UPDATE attempts a
+         SET deadline = greatest(r.closes_at, a.started_at + interval '1 millisecond')
+         FROM rounds r
+         WHERE r.id = $1 AND a.round_id = r.id AND a.state = 'in_progress'
+           AND a.deadline > r.closes_at",
+        round_id
+    )
+    .execute(&mut **tx)
+    .await
+    .context("moving deadlines to the round's close")?;
+    Ok(done.rows_affected())
+}

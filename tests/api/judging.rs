@@ -7,7 +7,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app_with};
+
+/// A server with no submission grace, so a round can be finalized right after it closes.
+async fn judging_app() -> TestApp {
+    spawn_app_with(|env| {
+        env.insert("HOITHI_SUBMIT_GRACE_MS".into(), "0".into());
+    })
+    .await
+}
 
 struct Round {
     judge: String,
@@ -172,7 +180,7 @@ fn winner_ids(winners: &Value) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn each_level_of_the_chain_decides_in_order_and_a_reordered_chain_too() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     for (slug, chain, expected) in [
         (
@@ -219,7 +227,7 @@ async fn each_level_of_the_chain_decides_in_order_and_a_reordered_chain_too() {
 
 #[tokio::test]
 async fn prizes_go_down_the_ranking_past_staff_and_zero_scores_within_the_cap() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     let r = round(&app, "giai", json!(["correct", "duration"]), json!([{"name": "Giải Nhất", "count": 1}, {"name": "Giải Nhì", "count": 2}, {"name": "Giải Ba", "count": 3}]), json!(50), 1, None).await;
     let staff = member(&app, "Cán bộ", "organizer").await;
@@ -258,7 +266,7 @@ async fn prizes_go_down_the_ranking_past_staff_and_zero_scores_within_the_cap() 
 
 #[tokio::test]
 async fn disqualifying_a_winner_passes_the_prize_down_and_is_audited() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     let r = round(
         &app,
@@ -363,7 +371,7 @@ async fn disqualifying_a_winner_passes_the_prize_down_and_is_audited() {
 
 #[tokio::test]
 async fn one_prize_per_person_passes_over_an_earlier_winner() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     let first = round(
         &app,
@@ -411,7 +419,7 @@ async fn one_prize_per_person_passes_over_an_earlier_winner() {
 
 #[tokio::test]
 async fn two_judges_finalizing_at_once_finalize_once() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     let r = round(
         &app,
@@ -450,7 +458,7 @@ async fn two_judges_finalizing_at_once_finalize_once() {
 
 #[tokio::test]
 async fn only_the_contests_judges_finalize_and_only_closed_rounds() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let r = round(
         &app,
         "quyen",
@@ -506,7 +514,7 @@ async fn only_the_contests_judges_finalize_and_only_closed_rounds() {
 
 #[tokio::test]
 async fn members_see_the_answer_key_of_their_attempt_only_after_finalizing() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let r = round(
         &app,
         "dap-an",
@@ -581,7 +589,7 @@ async fn members_see_the_answer_key_of_their_attempt_only_after_finalizing() {
 
 #[tokio::test]
 async fn admins_read_the_audit_log_and_nobody_else_does() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let r = round(
         &app,
         "nhat-ky",
@@ -620,7 +628,7 @@ async fn admins_read_the_audit_log_and_nobody_else_does() {
 async fn results_and_winners_export_as_csv_and_xlsx_with_vietnamese_intact_for_judges_only() {
     use calamine::{Reader, Xlsx, open_workbook_from_rs};
 
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     let r = round(
         &app,
@@ -729,7 +737,7 @@ async fn results_and_winners_export_as_csv_and_xlsx_with_vietnamese_intact_for_j
 
 #[tokio::test]
 async fn judges_on_the_server_export_with_the_cli() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     let r = round(
         &app,
@@ -790,7 +798,7 @@ async fn judges_on_the_server_export_with_the_cli() {
 
 #[tokio::test]
 async fn units_are_ranked_with_their_sub_units_by_participants_entries_or_rate() {
-    let app = spawn_app().await;
+    let app = judging_app().await;
     let t = Utc::now() - Duration::minutes(30);
     let first = round(
         &app,
@@ -896,4 +904,49 @@ async fn units_are_ranked_with_their_sub_units_by_participants_entries_or_rate()
         )
         .await;
     assert_problem(bad, 400, "invalid_query").await;
+}
+
+#[tokio::test]
+async fn finalizing_waits_for_the_grace_period_and_counts_attempts_nobody_submitted() {
+    let app = spawn_app_with(|env| {
+        env.insert("HOITHI_SUBMIT_GRACE_MS".into(), "1500".into());
+    })
+    .await;
+    let r = round(
+        &app,
+        "an-han",
+        json!(["correct"]),
+        json!([]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let token = app.register("0912345678").await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.expect(
+        201,
+        Method::POST,
+        &format!("/api/v1/rounds/{}/attempts", r.id),
+        Some(&token),
+        None,
+    )
+    .await;
+    close(&app, &r).await;
+    let path = format!("/api/v1/rounds/{}/finalize", r.id);
+    assert_problem(
+        app.send(Method::POST, &path, Some(&r.judge), None).await,
+        409,
+        "round_not_closed",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let result = finalize(&app, &r).await;
+    assert_eq!(
+        result["entries"], 1,
+        "the unsubmitted attempt was closed and counted: {result}"
+    );
+    assert_eq!(result["ranked"], 1);
 }
