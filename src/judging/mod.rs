@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod routes;
+pub mod stats;
 pub mod store;
 pub mod units;
 

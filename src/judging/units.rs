@@ -84,7 +84,7 @@ impl UnitRankings {
     }
 }
 
-async fn compute(
+pub async fn compute(
     pool: &sqlx::PgPool,
     contest_id: Uuid,
     round: Option<Uuid>,

@@ -950,3 +950,92 @@ async fn finalizing_waits_for_the_grace_period_and_counts_attempts_nobody_submit
     );
     assert_eq!(result["ranked"], 1);
 }
+
+#[tokio::test]
+async fn statistics_count_entries_scores_and_hours_in_local_time() {
+    let app = judging_app().await;
+    let r = round(
+        &app,
+        "thong-ke",
+        json!(["correct"]),
+        json!([]),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    // 23:30 UTC is 06:30 the next day in Vietnam.
+    let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 22, 23, 30, 0)
+        .single()
+        .expect("time");
+    let (lan, hoa, thu) = (
+        member(&app, "Lan", "member").await,
+        member(&app, "Hòa", "member").await,
+        member(&app, "Thu", "member").await,
+    );
+    entry(&app, &r.id, lan, 4, Some(1), 1000, t).await;
+    entry(
+        &app,
+        &r.id,
+        lan,
+        2,
+        Some(1),
+        1000,
+        t + Duration::minutes(40),
+    )
+    .await;
+    entry(&app, &r.id, hoa, 4, Some(1), 1000, t).await;
+    entry(&app, &r.id, thu, 0, Some(1), 1000, t).await;
+    let stats = app
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/v1/rounds/{}/stats", r.id),
+            Some(&r.organiser),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            stats["entries"].clone(),
+            stats["participants"].clone(),
+            stats["perfect_entries"].clone()
+        ),
+        (json!(4), json!(3), json!(2))
+    );
+    assert_eq!(
+        stats["score_histogram"],
+        json!([{"correct": 0, "entries": 1}, {"correct": 2, "entries": 1}, {"correct": 4, "entries": 2}])
+    );
+    assert_eq!(
+        stats["by_hour"],
+        json!([{"hour": "2026-11-23T06:00", "entries": 3}, {"hour": "2026-11-23T07:00", "entries": 1}])
+    );
+    let contest = app
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/v1/contests/{}/stats", r.contest),
+            Some(&r.judge),
+            None,
+        )
+        .await;
+    assert_eq!(contest["rounds"].as_array().expect("rounds").len(), 1);
+    assert_eq!(contest["total"]["entries"], 4);
+    let token = app.register("0912345678").await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_problem(
+        app.send(
+            Method::GET,
+            &format!("/api/v1/rounds/{}/stats", r.id),
+            Some(&token),
+            None,
+        )
+        .await,
+        403,
+        "forbidden_role",
+    )
+    .await;
+}
