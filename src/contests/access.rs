@@ -93,3 +93,24 @@ pub async fn can_see_drafts(
         _ => false,
     })
 }
+
+/// The round `id` for staff work: the caller must hold one of `roles` and be on its
+/// contest's staff. A round of someone else's draft is absent (404), like the draft.
+pub async fn staff_round(
+    pool: &PgPool,
+    user: &AuthUser,
+    id: Uuid,
+    roles: &[Role],
+) -> Result<crate::rounds::store::RoundRow, ApiError> {
+    user.require(roles)?;
+    let round = crate::rounds::store::get(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("round"))?;
+    require_contest_staff(pool, user, round.contest_id)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound { .. } => ApiError::not_found("round"),
+            other => other,
+        })?;
+    Ok(round)
+}

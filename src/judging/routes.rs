@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::AuthUser;
-use crate::contests::access::require_contest_staff;
+use crate::contests::access::staff_round;
 use crate::domain::Role;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, JsonLimit, Page};
@@ -32,17 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The round, for its contest's judges (and admins).
 async fn judged_round(state: &AppState, user: &AuthUser, id: Uuid) -> Result<Uuid, ApiError> {
-    user.require(&[Role::Judge])?;
-    let round = rounds::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("round"))?;
-    require_contest_staff(&state.db, user, round.contest_id)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound { .. } => ApiError::not_found("round"),
-            other => other,
-        })?;
-    Ok(round.id)
+    Ok(staff_round(&state.db, user, id, &[Role::Judge]).await?.id)
 }
 
 /// Fixes the true value, the final ranking and the winners of a closed round. Again: the

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::contests::access::{require_contest_staff, staff_contest};
+use crate::contests::access::{staff_contest, staff_round};
 use crate::domain::Role;
 use crate::error::{ApiError, Problem};
 use crate::judging::units::{self, By, UnitPlace};
@@ -123,16 +123,7 @@ pub async fn round_stats(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Organizer, Role::Judge])?;
-    let round = rounds::get(&state.db, *path)
-        .await?
-        .ok_or_else(|| ApiError::not_found("round"))?;
-    require_contest_staff(&state.db, &user, round.contest_id)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound { .. } => ApiError::not_found("round"),
-            other => other,
-        })?;
+    let round = staff_round(&state.db, &user, *path, &[Role::Organizer, Role::Judge]).await?;
     Ok(HttpResponse::Ok().json(compute(&state, round.contest_id, Some(round.id)).await?))
 }
 

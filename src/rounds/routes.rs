@@ -11,9 +11,7 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::{AuthUser, MaybeUser};
-use crate::contests::access::{
-    can_see_drafts, readable_contest, require_contest_staff, staff_contest,
-};
+use crate::contests::access::{can_see_drafts, readable_contest, staff_contest, staff_round};
 use crate::contests::store as contests;
 use crate::domain::round::Prize;
 use crate::domain::{Role, RoundDraft, RoundSpec, RoundState};
@@ -301,21 +299,6 @@ pub async fn get_round(
     Ok(HttpResponse::Ok().json(Round::new(round, Utc::now())))
 }
 
-/// The round, for its contest's organisers.
-async fn staff_round(state: &AppState, user: &AuthUser, id: Uuid) -> Result<RoundRow, ApiError> {
-    user.require(&[Role::Organizer])?;
-    let round = store::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("round"))?;
-    require_contest_staff(&state.db, user, round.contest_id)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound { .. } => ApiError::not_found("round"),
-            other => other,
-        })?;
-    Ok(round)
-}
-
 /// Changes a round. Its draw is fixed once attempts exist; a finalized round is fixed.
 #[utoipa::path(patch, path = "/api/v1/rounds/{round}", tag = "authoring",
     request_body = RoundPatch, security(("bearer" = [])), params(("round" = Uuid, Path)),
@@ -331,7 +314,7 @@ pub async fn patch_round(
     path: web::Path<Uuid>,
     Json(body): Json<RoundPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let round = staff_round(&state, &user, *path).await?;
+    let round = staff_round(&state.db, &user, *path, &[Role::Organizer]).await?;
     let mut draft = changes::draft_of(&round);
     if let Some(v) = body.number {
         draft.number = v;
@@ -401,7 +384,7 @@ pub async fn close_round(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let round = staff_round(&state, &user, *path).await?;
+    let round = staff_round(&state.db, &user, *path, &[Role::Organizer]).await?;
     let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
     if !store::close_now(&mut *tx, round.id).await? {
         return Err(ApiError::conflict(
