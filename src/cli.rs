@@ -15,6 +15,7 @@ use crate::config::{DatabaseSettings, RedisSettings, Settings};
 use crate::contests::{folder, store as contests};
 use crate::domain::{FullName, Login, Password, Role};
 use crate::error::ApiError;
+use crate::judging::export;
 use crate::judging::store as judging_store;
 use crate::kv::Redis;
 use crate::leaderboard::board;
@@ -555,34 +556,68 @@ async fn export_round(
     if !finalized {
         bail!("round {round} is not finalized yet");
     }
-    let rows = match what {
-        ExportWhat::Results => judging_store::results(&pool, round, None, 0).await?,
-        ExportWhat::Winners => judging_store::winners(&pool, round)
-            .await?
-            .into_iter()
-            .map(crate::judging::export::ResultRow::from)
-            .collect(),
-    };
     let (name, sheet) = match what {
         ExportWhat::Results => ("results", "Kết quả"),
         ExportWhat::Winners => ("winners", "Người đoạt giải"),
     };
-    let bytes = match format {
-        ExportFormat::Csv => crate::judging::export::csv(&rows),
-        ExportFormat::Xlsx => crate::judging::export::xlsx(sheet, &rows)?,
+    let file =
+        std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
+    let written = match what {
+        // The whole ranking goes row by row from the database to the file.
+        ExportWhat::Results => match format {
+            ExportFormat::Csv => {
+                use futures_util::StreamExt;
+                use std::io::Write;
+
+                let mut out = std::io::BufWriter::new(file);
+                out.write_all(&export::csv_head())?;
+                let mut rows = judging_store::result_rows(&pool, round, None, 0);
+                let mut written = 0_u64;
+                while let Some(row) = rows.next().await {
+                    out.write_all(&export::csv_row(&row?))?;
+                    written += 1;
+                }
+                out.flush()?;
+                written
+            }
+            ExportFormat::Xlsx => {
+                let pool = pool.clone();
+                let handle = tokio::runtime::Handle::current();
+                let written = tokio::task::spawn_blocking(move || {
+                    let rows = judging_store::result_rows(&pool, round, None, 0);
+                    export::stream_xlsx(&handle, sheet, rows, std::io::BufWriter::new(file))
+                })
+                .await
+                .context("writing the workbook")??;
+                u64::from(written)
+            }
+        },
+        ExportWhat::Winners => {
+            let rows: Vec<export::ResultRow> = judging_store::winners(&pool, round)
+                .await?
+                .into_iter()
+                .map(export::ResultRow::from)
+                .collect();
+            let bytes = match format {
+                ExportFormat::Csv => export::csv(&rows),
+                ExportFormat::Xlsx => export::xlsx(sheet, &rows)?,
+            };
+            let mut file = file;
+            std::io::Write::write_all(&mut file, &bytes)?;
+            rows.len() as u64
+        }
     };
-    std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
     audit::record(
         &pool,
         audit::Entry {
             round_id: Some(round),
-            row_count: i32::try_from(rows.len()).ok(),
+            row_count: i32::try_from(written).ok(),
             details: serde_json::json!({"what": name, "file": output.display().to_string()}),
             ..audit::Entry::new(audit::Actor::Cli, "round.export")
         },
     )
     .await?;
     pool.close().await;
-    println!("wrote {} rows to {}", rows.len(), output.display());
+    println!("wrote {written} rows to {}", output.display());
     Ok(())
 }

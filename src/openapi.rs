@@ -43,6 +43,7 @@ use crate::units::routes as units;
         judging::finalize, judging::winners, judging::results, judging::disqualify,
         crate::judging::units::unit_ranking, crate::judging::stats::round_stats,
         crate::judging::stats::contest_stats, crate::audit::routes::list_audit,
+        crate::judging::winners::contest_winners, crate::judging::winners::public_winners,
     ),
     components(schemas(
         Problem, service::Health, service::Readiness, service::Checks, service::Echo,
@@ -60,6 +61,9 @@ use crate::units::routes as units;
         crate::judging::Finalized, crate::judging::store::Winner, judging::Winners, judging::Results, judging::DisqualifyBody,
         crate::judging::export::ResultRow, crate::judging::units::UnitRanking,
         crate::judging::units::UnitPlace, crate::judging::stats::Stats,
+        crate::judging::winners::ContestWinners, crate::judging::winners::RoundWinners,
+        crate::judging::winners::StandingRow, crate::judging::winners::PublicWinner,
+        crate::judging::winners::PublicWinners,
         crate::judging::stats::ContestStats, crate::judging::stats::Bucket, crate::judging::stats::Hour,
         crate::audit::Line, crate::audit::routes::AuditList,
     )),

@@ -111,6 +111,7 @@ impl Application {
                 .configure(leaderboard::routes::configure)
                 .configure(judging::routes::configure)
                 .configure(judging::units::configure)
+                .configure(judging::winners::configure)
                 .configure(judging::stats::configure)
                 .configure(crate::audit::routes::configure)
                 .route("/docs", web::get().to(docs_redirect))

@@ -56,10 +56,10 @@ impl Phone {
         &self.0
     }
 
-    /// `+84 91* *** *78`-style mask for places that must not show the whole number.
+    /// `091****678`: the first three and last three digits, for public views (rule 13).
     pub fn masked(&self) -> String {
         let national = &self.0[3..];
-        format!("0{}*****{}", &national[..2], &national[7..])
+        format!("0{}****{}", &national[..2], &national[6..])
     }
 }
 
@@ -147,7 +147,7 @@ mod tests {
     fn masked_phone_hides_the_middle() {
         assert_eq!(
             Phone::parse("0912345678").expect("valid").masked(),
-            "091*****78"
+            "091****678"
         );
     }
 }

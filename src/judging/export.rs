@@ -4,7 +4,7 @@
 //! round is never held in memory.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use uuid::Uuid;
 
 /// One row of a results or winners file.
@@ -104,8 +104,18 @@ fn cells(row: &ResultRow) -> [String; 13] {
 
 /// The BOM and the header line.
 pub fn csv_head() -> Vec<u8> {
+    csv_head_with(&[])
+}
+
+/// The BOM and the header line, after columns of the caller's own.
+pub fn csv_head_with(first: &[&str]) -> Vec<u8> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
-    out.extend(csv_line(&HEADERS.map(str::to_owned)));
+    let fields: Vec<String> = first
+        .iter()
+        .chain(&HEADERS)
+        .map(|h| (*h).to_owned())
+        .collect();
+    out.extend(csv_line(&fields));
     out
 }
 
@@ -124,6 +134,12 @@ pub fn csv_row(row: &ResultRow) -> Vec<u8> {
     csv_line(&cells(row))
 }
 
+/// A row after the caller's own leading fields (see [`csv_head_with`]).
+pub fn csv_row_with(first: &[String], row: &ResultRow) -> Vec<u8> {
+    let fields: Vec<String> = first.iter().cloned().chain(cells(row)).collect();
+    csv_line(&fields)
+}
+
 pub fn csv(rows: &[ResultRow]) -> Vec<u8> {
     let mut out = csv_head();
     for row in rows {
@@ -132,30 +148,88 @@ pub fn csv(rows: &[ResultRow]) -> Vec<u8> {
     out
 }
 
-pub fn xlsx(sheet_name: &str, rows: &[ResultRow]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let mut workbook = Workbook::new();
+/// Data rows a worksheet holds under its header (Excel's limit is 1,048,576 rows).
+pub const XLSX_MAX_ROWS: i64 = 1_048_575;
+
+/// Bold, frozen column titles with their widths.
+pub fn table_head(
+    sheet: &mut Worksheet,
+    headers: &[&str],
+    widths: &[f64],
+) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(sheet_name)?;
-    for (col, (header, width)) in (0_u16..).zip(HEADERS.iter().zip(WIDTHS)) {
+    for (col, (header, width)) in (0_u16..).zip(headers.iter().zip(widths)) {
         sheet.write_string_with_format(0, col, *header, &bold)?;
-        sheet.set_column_width(col, width)?;
+        sheet.set_column_width(col, *width)?;
     }
     sheet.set_freeze_panes(1, 0)?;
-    for (r, row) in (1_u32..).zip(rows) {
-        sheet.write_number(r, 0, f64::from(row.rank))?;
-        for (col, value) in (1_u16..).zip(cells(row).iter().skip(1)) {
-            match col {
-                6 => sheet.write_number(r, col, f64::from(row.correct))?,
-                7 | 8 if !value.is_empty() => {
-                    sheet.write_number(r, col, value.parse::<f64>().unwrap_or(0.0))?
-                }
-                9 => sheet.write_number(r, col, f64::from(row.duration_ms) / 1000.0)?,
-                _ => sheet.write_string(r, col, value)?,
-            };
-        }
+    Ok(())
+}
+
+/// Row `r` of a results sheet: numbers as numbers, so Excel can sort and sum them.
+fn write_row(sheet: &mut Worksheet, r: u32, row: &ResultRow) -> Result<(), XlsxError> {
+    sheet.write_number(r, 0, f64::from(row.rank))?;
+    for (col, value) in (1_u16..).zip(cells(row).iter().skip(1)) {
+        match col {
+            6 => sheet.write_number(r, col, f64::from(row.correct))?,
+            7 | 8 if !value.is_empty() => {
+                sheet.write_number(r, col, value.parse::<f64>().unwrap_or(0.0))?
+            }
+            9 => sheet.write_number(r, col, f64::from(row.duration_ms) / 1000.0)?,
+            _ => sheet.write_string(r, col, value)?,
+        };
     }
+    Ok(())
+}
+
+/// A results sheet named `name` holding `rows`, added to `workbook`.
+pub fn add_results_sheet(
+    workbook: &mut Workbook,
+    name: &str,
+    rows: &[ResultRow],
+) -> Result<(), XlsxError> {
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(name)?;
+    table_head(sheet, &HEADERS, &WIDTHS)?;
+    for (r, row) in (1_u32..).zip(rows) {
+        write_row(sheet, r, row)?;
+    }
+    Ok(())
+}
+
+/// A one-sheet workbook of `rows`, built in memory: for winners and other short lists.
+pub fn xlsx(sheet_name: &str, rows: &[ResultRow]) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    add_results_sheet(&mut workbook, sheet_name, rows)?;
     workbook.save_to_buffer()
+}
+
+/// Writes `rows` as a one-sheet workbook to `out`, a row at a time: the sheet is in
+/// constant-memory mode (each finished row goes to a temporary file), so a 1,000,000-row
+/// round takes no more memory than a small one. Blocks: call it off the async threads, with
+/// the runtime's `handle` to pull rows from the database.
+pub fn stream_xlsx<W>(
+    handle: &tokio::runtime::Handle,
+    sheet_name: &str,
+    mut rows: futures_util::stream::BoxStream<'_, Result<ResultRow, sqlx::Error>>,
+    out: W,
+) -> anyhow::Result<u32>
+where
+    W: std::io::Write + std::io::Seek + Send,
+{
+    use futures_util::StreamExt;
+
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet_with_constant_memory()?;
+    sheet.set_name(sheet_name)?;
+    table_head(sheet, &HEADERS, &WIDTHS)?;
+    let mut written = 0_u32;
+    while let Some(row) = handle.block_on(rows.next()) {
+        written += 1;
+        write_row(sheet, written, &row?)?;
+    }
+    workbook.save_to_writer(out)?;
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod routes;
 pub mod stats;
 pub mod store;
 pub mod units;
+pub mod winners;
 
 use chrono::Utc;
 use serde::Serialize;

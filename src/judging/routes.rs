@@ -4,6 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -71,36 +72,46 @@ pub struct ExportQuery {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Json,
     Csv,
     Xlsx,
 }
 
 fn format_of(query: &ExportQuery) -> Result<Format, ApiError> {
-    match query.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Format::Json),
-        "csv" => Ok(Format::Csv),
-        "xlsx" => Ok(Format::Xlsx),
-        other => Err(ApiError::bad_request(
-            "invalid_query",
-            format!("unknown format `{other}`: use json, csv or xlsx"),
-        )),
+    Format::parse(query.format.as_deref())
+}
+
+impl Format {
+    pub(crate) fn parse(format: Option<&str>) -> Result<Self, ApiError> {
+        match format.unwrap_or("json") {
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "xlsx" => Ok(Format::Xlsx),
+            other => Err(ApiError::bad_request(
+                "invalid_query",
+                format!("unknown format `{other}`: use json, csv or xlsx"),
+            )),
+        }
     }
 }
 
-fn attachment(body: Vec<u8>, content_type: &str, name: &str) -> HttpResponse {
+pub(crate) fn disposition(name: &str) -> (header::HeaderName, String) {
+    (
+        header::CONTENT_DISPOSITION,
+        format!("attachment; filename=\"{name}\""),
+    )
+}
+
+pub(crate) fn attachment(body: Vec<u8>, content_type: &str, name: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
+        .insert_header(disposition(name))
         .body(body)
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-const CSV: &str = "text/csv; charset=utf-8";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const CSV: &str = "text/csv; charset=utf-8";
 
 /// Personal data leaves only through here, and each time it is audited.
 async fn audit_export(
@@ -199,20 +210,12 @@ pub async fn results(
     match format {
         Format::Json => {
             let page = Page::parse(query.limit, query.offset)?;
-            let items = store::results(&state.db, round, Some(page.limit), page.offset).await?;
+            let items = store::results(&state.db, round, page.limit, page.offset).await?;
             audit_export(&state, &user, round, "results", format, items.len()).await?;
             Ok(HttpResponse::Ok().json(Results { items, total }))
         }
         Format::Csv => {
-            audit_export(
-                &state,
-                &user,
-                round,
-                "results",
-                format,
-                usize::try_from(total).unwrap_or(0),
-            )
-            .await?;
+            audit_export(&state, &user, round, "results", format, rows(total)).await?;
             let (sink, source) = tokio::sync::mpsc::channel(8);
             tokio::spawn(store::stream_results_csv(state.db.clone(), round, sink));
             let body = futures_util::stream::unfold(source, |mut source| async move {
@@ -220,19 +223,51 @@ pub async fn results(
             });
             Ok(HttpResponse::Ok()
                 .content_type(CSV)
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"results-{round}.csv\""),
-                ))
+                .insert_header(disposition(&format!("results-{round}.csv")))
                 .streaming(body))
         }
         Format::Xlsx => {
-            let rows = store::results(&state.db, round, None, 0).await?;
-            audit_export(&state, &user, round, "results", format, rows.len()).await?;
-            let file = export::xlsx("Kết quả", &rows).map_err(anyhow::Error::from)?;
-            Ok(attachment(file, XLSX, &format!("results-{round}.xlsx")))
+            if total > export::XLSX_MAX_ROWS {
+                return Err(ApiError::invalid_field(
+                    "format",
+                    format!(
+                        "{total} rows do not fit in one Excel sheet (at most {}): use format=csv",
+                        export::XLSX_MAX_ROWS
+                    ),
+                ));
+            }
+            audit_export(&state, &user, round, "results", format, rows(total)).await?;
+            // Built row by row into an unnamed temporary file (gone once closed), then
+            // sent from it: the workbook is never held in memory.
+            let pool = state.db.clone();
+            let handle = tokio::runtime::Handle::current();
+            let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
+                use std::io::Seek;
+
+                let mut file = tempfile::tempfile().context("creating a temporary file")?;
+                let rows = store::result_rows(&pool, round, None, 0);
+                export::stream_xlsx(&handle, "Kết quả", rows, std::io::BufWriter::new(&mut file))?;
+                file.rewind()?;
+                Ok(file)
+            })
+            .await
+            .context("building the results workbook")??;
+            let length = file.metadata().context("sizing the workbook")?.len();
+            let body = tokio_util::io::ReaderStream::with_capacity(
+                tokio::fs::File::from_std(file),
+                64 * 1024,
+            );
+            Ok(HttpResponse::Ok()
+                .content_type(XLSX)
+                .insert_header(disposition(&format!("results-{round}.xlsx")))
+                .no_chunking(length)
+                .streaming(body))
         }
     }
+}
+
+fn rows(total: i64) -> usize {
+    usize::try_from(total).unwrap_or(0)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

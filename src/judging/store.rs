@@ -9,6 +9,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::domain::round::RankKey;
+use crate::judging::export::{self, ResultRow};
 
 pub struct Counts {
     pub entries: i64,
@@ -272,15 +273,15 @@ pub async fn winners(db: impl sqlx::PgExecutor<'_>, round_id: Uuid) -> anyhow::R
     .context("listing the winners")
 }
 
-/// A page of the final ranking (all of it with `limit = None`), with prizes.
-pub async fn results(
+/// A page of the final ranking (all of it with `limit = None`), with prizes, row by row.
+pub fn result_rows(
     pool: &sqlx::PgPool,
     round_id: Uuid,
     limit: Option<i64>,
     offset: i64,
-) -> anyhow::Result<Vec<crate::judging::export::ResultRow>> {
+) -> futures_util::stream::BoxStream<'_, Result<ResultRow, sqlx::Error>> {
     sqlx::query_as!(
-        crate::judging::export::ResultRow,
+        ResultRow,
         r#"SELECT r.rank, w.prize_name AS "prize?", r.member_id, r.attempt_id, a.full_name,
                   a.phone, a.id_number, u.name AS "unit?", r.correct, r.prediction,
                   r.prediction_error, r.duration_ms, r.submitted_at
@@ -296,9 +297,22 @@ pub async fn results(
         limit,
         offset
     )
-    .fetch_all(pool)
-    .await
-    .context("reading the results")
+    .fetch(pool)
+}
+
+/// A page of the final ranking, with prizes.
+pub async fn results(
+    pool: &sqlx::PgPool,
+    round_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> anyhow::Result<Vec<ResultRow>> {
+    use futures_util::TryStreamExt;
+
+    result_rows(pool, round_id, Some(limit), offset)
+        .try_collect()
+        .await
+        .context("reading the results")
 }
 
 /// Streams the whole final ranking as CSV chunks into `sink`, never holding it all.
@@ -310,26 +324,12 @@ pub async fn stream_results_csv(
     use futures_util::StreamExt;
 
     const CHUNK_BYTES: usize = 64 * 1024;
-    let mut rows = sqlx::query_as!(
-        crate::judging::export::ResultRow,
-        r#"SELECT r.rank, w.prize_name AS "prize?", r.member_id, r.attempt_id, a.full_name,
-                  a.phone, a.id_number, u.name AS "unit?", r.correct, r.prediction,
-                  r.prediction_error, r.duration_ms, r.submitted_at
-           FROM round_results r
-           JOIN accounts a ON a.id = r.member_id
-           LEFT JOIN units u ON u.id = a.unit_id
-           LEFT JOIN round_winners w
-                  ON w.round_id = r.round_id AND w.member_id = r.member_id AND w.disqualified_at IS NULL
-           WHERE r.round_id = $1
-           ORDER BY r.rank"#,
-        round_id
-    )
-    .fetch(&pool);
-    let mut chunk = crate::judging::export::csv_head();
+    let mut rows = result_rows(&pool, round_id, None, 0);
+    let mut chunk = export::csv_head();
     while let Some(row) = rows.next().await {
         match row {
             Ok(row) => {
-                chunk.extend(crate::judging::export::csv_row(&row));
+                chunk.extend(export::csv_row(&row));
                 if chunk.len() >= CHUNK_BYTES
                     && sink
                         .send(Ok(std::mem::take(&mut chunk).into()))

@@ -34,6 +34,16 @@ pub enum By {
     Rate,
 }
 
+impl By {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            By::Participants => "participants",
+            By::Entries => "entries",
+            By::Rate => "rate",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RankingQuery {

@@ -34,7 +34,7 @@ pub struct BoardQuery {
 }
 
 /// The round, when the caller may see it: its contest is published, or the caller is staff.
-async fn visible_round(
+pub(crate) async fn visible_round(
     state: &AppState,
     user: Option<&AuthUser>,
     id: Uuid,

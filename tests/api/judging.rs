@@ -787,13 +787,57 @@ async fn judges_on_the_server_export_with_the_cli() {
         sheet.get_value((1, 2)).map(|c| c.to_string()),
         Some("Phạm Thị Thu".to_owned())
     );
+    // The full results go row by row from the database to the file, in either format.
+    for format in ["csv", "xlsx"] {
+        let file = std::env::temp_dir().join(format!(
+            "hoithi-results-{}.{format}",
+            Uuid::new_v4().simple()
+        ));
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hoithi"))
+            .args([
+                "export", "results", "--round", &r.id, "--format", format, "-o",
+            ])
+            .arg(&file)
+            .env_remove("RUST_LOG")
+            .env("DATABASE_URL", &app.db.url)
+            .output()
+            .expect("running hoithi export");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let bytes = std::fs::read(&file).expect("the file");
+        let _ = std::fs::remove_file(&file);
+        let name = if format == "csv" {
+            let text = String::from_utf8(bytes).expect("UTF-8");
+            assert_eq!(text.lines().count(), 2, "{text}");
+            text.lines()
+                .nth(1)
+                .expect("a row")
+                .split(',')
+                .nth(2)
+                .expect("a name")
+                .to_owned()
+        } else {
+            let mut book: Xlsx<_> =
+                open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a workbook");
+            let sheet = book.worksheet_range("Kết quả").expect("the results sheet");
+            assert_eq!(sheet.height(), 2);
+            sheet
+                .get_value((1, 2))
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(name, "Phạm Thị Thu");
+    }
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'round.export' AND actor_kind = 'cli'",
     )
     .fetch_one(&app.db.pool)
     .await
     .expect("audit");
-    assert_eq!(audited, 1);
+    assert_eq!(audited, 3);
 }
 
 #[tokio::test]
@@ -1038,4 +1082,216 @@ async fn statistics_count_entries_scores_and_hours_in_local_time() {
         "forbidden_role",
     )
     .await;
+}
+
+#[tokio::test]
+async fn contest_winners_come_in_one_workbook_and_the_public_list_masks_phones() {
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+
+    let app = judging_app().await;
+    let t = Utc::now() - Duration::minutes(30);
+    let prizes = json!([{"name": "Giải Nhất", "count": 1}]);
+    let chain = json!(["correct", "duration"]);
+    let first = round(
+        &app,
+        "tong-ket",
+        chain.clone(),
+        prizes.clone(),
+        Value::Null,
+        1,
+        None,
+    )
+    .await;
+    let second = round(
+        &app,
+        "tong-ket",
+        chain,
+        prizes,
+        Value::Null,
+        2,
+        Some(&first),
+    )
+    .await;
+    let units = app
+        .api
+        .post(app.url("/api/v1/units/import"))
+        .bearer_auth(&first.organiser)
+        .header("content-type", "text/csv")
+        .body("code,name,parent_code,member_count\nHN,Hà Nội,,0\nBD,Ba Đình,HN,40\n")
+        .send()
+        .await
+        .expect("units");
+    assert_eq!(units.status().as_u16(), 200);
+    let (lan, hoa, staff) = (
+        member(&app, "Nguyễn Thị Lan", "member").await,
+        member(&app, "Trần Thị Hòa", "member").await,
+        member(&app, "Cán bộ", "organizer").await,
+    );
+    sqlx::query(
+        "UPDATE accounts SET unit_id = (SELECT id FROM units WHERE code = 'BD') WHERE id = $1",
+    )
+    .bind(lan)
+    .execute(&app.db.pool)
+    .await
+    .expect("unit");
+    entry(&app, &first.id, lan, 4, Some(1), 1000, t).await;
+    entry(&app, &first.id, hoa, 3, Some(1), 1000, t).await;
+    entry(&app, &first.id, staff, 4, Some(1), 500, t).await;
+    entry(&app, &second.id, hoa, 4, Some(1), 2000, t).await;
+    entry(&app, &second.id, lan, 2, Some(1), 1000, t).await;
+    close(&app, &first).await;
+    close(&app, &second).await;
+    finalize(&app, &first).await;
+
+    // The public list: anyone, once finalized; names, units and masked phones only.
+    let public = |r: &Round| format!("/api/v1/rounds/{}/winners/public", r.id);
+    assert_problem(
+        app.send(Method::GET, &public(&second), None, None).await,
+        409,
+        "round_not_finalized",
+    )
+    .await;
+    let listed = app.send(Method::GET, &public(&first), None, None).await;
+    assert_eq!(listed.status().as_u16(), 200);
+    let text = listed.text().await.expect("body");
+    let phone: String = sqlx::query_scalar("SELECT phone FROM accounts WHERE id = $1")
+        .bind(lan)
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("phone");
+    assert!(!text.contains(&phone[3..]), "the full phone leaks: {text}");
+    let listed: Value = serde_json::from_str(&text).expect("JSON");
+    let top = &listed["items"][0];
+    assert_eq!(top["display_name"], "Nguyễn Thị Lan");
+    assert_eq!(top["unit"], "Ba Đình");
+    assert_eq!(top["prize"], "Giải Nhất");
+    assert_eq!(
+        top["phone_masked"],
+        json!(format!("0{}****{}", &phone[3..5], &phone[9..]))
+    );
+    assert!(
+        top.get("phone").is_none()
+            && top.get("id_number").is_none()
+            && top.get("member_id").is_none()
+    );
+    finalize(&app, &second).await;
+
+    let winners = |query: &str| format!("/api/v1/contests/tong-ket/winners{query}");
+    let all = app
+        .expect(200, Method::GET, &winners(""), Some(&first.judge), None)
+        .await;
+    let firsts: Vec<&Value> = all["rounds"]
+        .as_array()
+        .expect("rounds")
+        .iter()
+        .map(|r| &r["winners"][0]["member_id"])
+        .collect();
+    assert_eq!(firsts, [&json!(lan), &json!(hoa)]);
+    // Over both rounds: Hòa 7 correct, Lan 6; the organiser's entry never counts.
+    let standing: Vec<(Value, Value, Value)> = all["standing"]
+        .as_array()
+        .expect("standing")
+        .iter()
+        .map(|s| {
+            (
+                s["member_id"].clone(),
+                s["correct"].clone(),
+                s["duration_ms"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        standing,
+        [
+            (json!(hoa), json!(7), json!(3000)),
+            (json!(lan), json!(6), json!(2000))
+        ]
+    );
+    let units: Vec<(Value, Value)> = all["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .map(|u| (u["code"].clone(), u["participants"].clone()))
+        .collect();
+    assert_eq!(units, [(json!("BD"), json!(1)), (json!("HN"), json!(1))]);
+
+    let book = app
+        .send(
+            Method::GET,
+            &winners("?format=xlsx"),
+            Some(&first.judge),
+            None,
+        )
+        .await;
+    assert_eq!(book.status().as_u16(), 200);
+    let bytes = book.bytes().await.expect("body").to_vec();
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a workbook");
+    assert_eq!(
+        book.sheet_names(),
+        ["Vòng 1", "Vòng 2", "Toàn cuộc thi", "Giải tập thể"]
+    );
+    let cell = |book: &mut Xlsx<_>, sheet: &str, at: (u32, u32)| {
+        book.worksheet_range(sheet)
+            .expect("sheet")
+            .get_value(at)
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(cell(&mut book, "Vòng 1", (1, 2)), "Nguyễn Thị Lan");
+    assert_eq!(cell(&mut book, "Vòng 2", (1, 2)), "Trần Thị Hòa");
+    assert_eq!(cell(&mut book, "Toàn cuộc thi", (1, 1)), "Trần Thị Hòa");
+    assert_eq!(cell(&mut book, "Toàn cuộc thi", (1, 5)), "7");
+    assert_eq!(cell(&mut book, "Giải tập thể", (1, 2)), "Ba Đình");
+
+    let csv = app
+        .send(
+            Method::GET,
+            &winners("?format=csv"),
+            Some(&first.judge),
+            None,
+        )
+        .await;
+    let text = String::from_utf8(csv.bytes().await.expect("body").to_vec()).expect("UTF-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("\u{feff}Vòng,Hạng,Giải,Họ và tên"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("1,2,Giải Nhất,Nguyễn Thị Lan,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("2,1,Giải Nhất,Trần Thị Hòa,"),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines.len(), 3);
+
+    assert_problem(
+        app.send(Method::GET, &winners("?top=0"), Some(&first.judge), None)
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let member_token = app.register("0987654321").await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_problem(
+        app.send(Method::GET, &winners(""), Some(&member_token), None)
+            .await,
+        403,
+        "forbidden_role",
+    )
+    .await;
+    let exports: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'contest.export'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("audit");
+    assert_eq!(exports, 3, "every export of personal data is audited");
 }
