@@ -3,7 +3,8 @@
 # demo contest with N ended entries (default 1,000,000), one per member, spread over 630
 # units and seeded with COPY. Times finalize, the winners export, the full results CSV
 # (HTTP and CLI) and the full results XLSX, each with the peak RSS of the process doing it.
-# Usage: scripts/bench-judging.sh [entries]
+# The server's log goes to a file ($work/server.log, removed at the end).
+# Usage: scripts/bench-judging.sh [entries]   (HOITHI_BENCH_KEEP=1 keeps the database)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/services.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
@@ -38,7 +39,11 @@ cleanup() {
         wait "$server" 2>/dev/null || true
     fi
     rm -rf "$work"
-    psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"
+    if [ -n "${HOITHI_BENCH_KEEP:-}" ]; then
+        echo "kept the database: ${DATABASE_URL}"
+    else
+        psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"
+    fi
     redis-cli -u "$REDIS_URL" --scan --pattern "${prefix}*" | xargs -r redis-cli -u "$REDIS_URL" DEL >/dev/null
 }
 trap cleanup EXIT
@@ -94,7 +99,7 @@ psql -q "$DATABASE_URL" -c "ANALYZE"
 printf 'seeded in %d s: %s\n' "$((SECONDS - start))" \
     "$(psql -Atq "$DATABASE_URL" -c "SELECT count(*) || ' entries, ' || pg_size_pretty(pg_database_size(current_database())) FROM attempts")"
 
-HOITHI_LISTEN="127.0.0.1:$port" HOITHI_REDIS_PREFIX="$prefix" RUST_LOG=warn "$bin" serve &
+HOITHI_LISTEN="127.0.0.1:$port" HOITHI_REDIS_PREFIX="$prefix" RUST_LOG=warn "$bin" serve 2>"$work/server.log" &
 server=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 base="http://127.0.0.1:$port/api/v1"
@@ -106,11 +111,11 @@ rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status"; }
 # Each step: wall time, what came back, and the server's peak RSS during it (the peak is
 # reset before each step through /proc/PID/clear_refs).
 step() {
-    local name="$1" url="$2" method="${3:-GET}"
+    local name="$1" url="$2" method="${3:-GET}" data="${4:-}"
     echo 5 >"/proc/$server/clear_refs"
     local out
     out="$(curl -fsS -X "$method" -o "$work/body" -w '%{http_code} %{time_total} %{size_download}' \
-        -H "Authorization: Bearer $token" "$url")"
+        -H "Authorization: Bearer $token" ${data:+-H 'Content-Type: application/json' --data "$data"} "$url")"
     read -r code seconds bytes <<<"$out"
     printf '%-28s %s  %8.2f s  %10s bytes  server peak RSS %s MiB\n' "$name" "$code" "$seconds" "$bytes" "$(rss_mib)"
 }
@@ -119,10 +124,12 @@ echo "== $(nproc) cores; round $round: $entries entries, $questions questions"
 echo "server RSS at rest: $(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status") MiB"
 step "finalize" "$base/rounds/$round/finalize" POST
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print("  actual value", d["actual_value"], "| ranked", d["ranked"], "| winners", len(d["winners"]))' "$work/body"
+first="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["winners"][0]["member_id"])' "$work/body")"
 step "finalize again" "$base/rounds/$round/finalize" POST
+step "disqualify the first prize" "$base/rounds/$round/winners/$first/disqualify" POST '{"reason": "bench"}'
 step "winners json" "$base/rounds/$round/winners"
 step "winners xlsx" "$base/rounds/$round/winners?format=xlsx"
-step "results page (json, 500)" "$base/rounds/$round/results?limit=500&offset=500000"
+step "results page (json, 500)" "$base/rounds/$round/results?limit=500&offset=$((entries / 2))"
 step "results csv (full)" "$base/rounds/$round/results?format=csv"
 echo "  $(wc -l <"$work/body") lines"
 step "results xlsx (full)" "$base/rounds/$round/results?format=xlsx"

@@ -127,6 +127,11 @@ pub async fn finalize(
             PredictionTarget::PerfectEntries => counts.perfect_entries,
         };
         let chain = RankingChain::parse(&round.ranking).map_err(anyhow::Error::msg)?;
+        // Ranking a big round sorts a million rows twice: in memory rather than on disk.
+        sqlx::query("SET LOCAL work_mem = '256MB'")
+            .execute(&mut *tx)
+            .await
+            .map_err(tx_error)?;
         let ranked = store::rank(&mut tx, round.id, actual, chain.keys()).await?;
         let awarded = allocate(&mut tx, &round, counts.participants).await?;
         store::mark_finalized(&mut tx, round.id, judge, actual, &counts).await?;
@@ -200,8 +205,9 @@ pub async fn disqualify(
     if !store::disqualify(&mut tx, round.id, member_id, judge, reason).await? {
         return Err(ApiError::not_found("winner"));
     }
-    let counts = store::counts(&mut tx, round.id).await?;
-    let passed = allocate(&mut tx, &round, counts.participants).await?;
+    // The cap counts the participants fixed at finalizing.
+    let participants = store::finalized_participants(&mut tx, round.id).await?;
+    let passed = allocate(&mut tx, &round, participants).await?;
     audit::record(
         &mut *tx,
         audit::Entry {

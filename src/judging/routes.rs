@@ -6,6 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -52,7 +53,15 @@ pub async fn finalize(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let round = judged_round(&state, &user, *path).await?;
-    let finalized = judging::finalize(&state, user.id, round).await?;
+    // A big round takes a while. Run it in a task of its own so that a judge whose phone
+    // or proxy gives up waiting does not roll it back: pressing again answers the result.
+    let state = state.into_inner();
+    let finalized = tokio::spawn(
+        async move { judging::finalize(&state, user.id, round).await }
+            .instrument(tracing::Span::current()),
+    )
+    .await
+    .context("finalizing")??;
     Ok(HttpResponse::Ok().json(finalized))
 }
 

@@ -34,6 +34,21 @@ pub async fn counts(tx: &mut Transaction<'_, Postgres>, round_id: Uuid) -> anyho
     })
 }
 
+/// The participants counted when the round was finalized.
+pub async fn finalized_participants(
+    tx: &mut Transaction<'_, Postgres>,
+    round_id: Uuid,
+) -> anyhow::Result<i64> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT participants AS "n!" FROM rounds WHERE id = $1 AND participants IS NOT NULL"#,
+        round_id
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .context("reading the round's participants")?;
+    Ok(i64::from(n))
+}
+
 fn key(keys: &[RankKey], i: usize) -> Option<&'static str> {
     keys.iter()
         .filter(|k| **k != RankKey::Correct)
@@ -274,6 +289,8 @@ pub async fn winners(db: impl sqlx::PgExecutor<'_>, round_id: Uuid) -> anyhow::R
 }
 
 /// A page of the final ranking (all of it with `limit = None`), with prizes, row by row.
+/// Ranks run 1, 2, 3… without gaps, so `offset` rows in is `rank > offset`: a page deep in
+/// a 1,000,000-row ranking is read straight from the primary key.
 pub fn result_rows(
     pool: &sqlx::PgPool,
     round_id: Uuid,
@@ -290,12 +307,12 @@ pub fn result_rows(
            LEFT JOIN units u ON u.id = a.unit_id
            LEFT JOIN round_winners w
                   ON w.round_id = r.round_id AND w.member_id = r.member_id AND w.disqualified_at IS NULL
-           WHERE r.round_id = $1
+           WHERE r.round_id = $1 AND r.rank > $3
            ORDER BY r.rank
-           LIMIT $2 OFFSET $3"#,
+           LIMIT $2"#,
         round_id,
         limit,
-        offset
+        i32::try_from(offset).unwrap_or(i32::MAX)
     )
     .fetch(pool)
 }
