@@ -11,16 +11,9 @@ cd "$root"
 count="${1:-10000}"
 
 hoithi_setup
-SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
-bin="${CARGO_TARGET_DIR:-$root/target}/release/hoithi"
-
-bench_db="hoithi_bench_import"
-admin_url="${DATABASE_URL%/*}/postgres"
+hoithi_bench_db hoithi_bench_import
 work="$(mktemp -d)"
-trap 'rm -rf "$work"; psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"' EXIT
-psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
-export DATABASE_URL="${DATABASE_URL%/*}/$bench_db"
-"$bin" migrate >/dev/null
+trap 'rm -rf "$work"; hoithi_bench_drop' EXIT
 
 # A realistic bank: Vietnamese text, four options, a tenth multiple-answer, explanations.
 mkdir -p "$work/folder/questions"

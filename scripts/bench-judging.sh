@@ -17,15 +17,8 @@ export HOITHI_JWT_SECRET
 for tool in gawk /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install gawk time)" >&2; exit 1; }
 done
-SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
-bin="${CARGO_TARGET_DIR:-$root/target}/release/hoithi"
-
-bench_db="hoithi_bench_judging"
-admin_url="${DATABASE_URL%/*}/postgres"
+hoithi_bench_db hoithi_bench_judging
 work="$(mktemp -d)"
-psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
-export DATABASE_URL="${DATABASE_URL%/*}/$bench_db"
-"$bin" migrate >/dev/null
 "$bin" contest import contests/cuoc-thi-demo >/dev/null
 printf 'bench judge password\n' |
     "$bin" user create --role admin --login judge@bench.invalid --name "Ban giám khảo" --password-stdin >/dev/null
@@ -42,7 +35,7 @@ cleanup() {
     if [ -n "${HOITHI_BENCH_KEEP:-}" ]; then
         echo "kept the database: ${DATABASE_URL}"
     else
-        psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"
+        hoithi_bench_drop
     fi
     redis-cli -u "$REDIS_URL" --scan --pattern "${prefix}*" | xargs -r redis-cli -u "$REDIS_URL" DEL >/dev/null
 }

@@ -11,20 +11,13 @@ connections="${2:-16}"
 
 hoithi_setup
 command -v wrk >/dev/null 2>&1 || _hoithi_apt_install wrk
-SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
-bin="${CARGO_TARGET_DIR:-$root/target}/release/hoithi"
-
-bench_db="hoithi_bench_login"
-admin_url="${DATABASE_URL%/*}/postgres"
-psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
-export DATABASE_URL="${DATABASE_URL%/*}/$bench_db"
-"$bin" migrate
+hoithi_bench_db hoithi_bench_login
 
 port=$((20000 + RANDOM % 20000))
 HOITHI_LISTEN="127.0.0.1:$port" HOITHI_TRUST_FORWARDED_FOR=true HOITHI_REDIS_PREFIX="hoithi_bench:$$:" \
     RUST_LOG=warn "$bin" serve &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"' EXIT
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; hoithi_bench_drop' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/api/v1/auth/register" -H 'Content-Type: application/json' \
     -d '{"phone": "0912345678", "full_name": "Người đo", "password": "bench password 1"}'

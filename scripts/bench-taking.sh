@@ -15,17 +15,11 @@ seconds="${3:-10}"
 
 hoithi_setup
 export HOITHI_JWT_SECRET
-SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
-bin="${CARGO_TARGET_DIR:-$root/target}/release/hoithi"
+hoithi_bench_db hoithi_bench_taking
 cargo build --release --manifest-path load-tests/quick/Cargo.toml --target-dir "$root/load-tests/target"
 load="$root/load-tests/target/release/hoithi-quick-load"
 
-bench_db="hoithi_bench_taking"
-admin_url="${DATABASE_URL%/*}/postgres"
 work="$(mktemp -d)"
-psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
-export DATABASE_URL="${DATABASE_URL%/*}/$bench_db"
-"$bin" migrate >/dev/null
 "$bin" contest import contests/cuoc-thi-demo >/dev/null
 psql -q "$DATABASE_URL" -c "INSERT INTO accounts (id, role, phone, full_name, password_hash)
     SELECT gen_random_uuid(), 'member', '+8491' || lpad(i::text, 7, '0'), 'Hội viên ' || i, 'x'
@@ -42,7 +36,7 @@ cleanup() {
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     rm -rf "$work"
-    psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"
+    hoithi_bench_drop
     redis-cli -u "$REDIS_URL" --scan --pattern "${prefix}*" | xargs -r redis-cli -u "$REDIS_URL" DEL >/dev/null
 }
 trap cleanup EXIT

@@ -478,3 +478,19 @@ hoithi_load_contests() {
     done
     shopt -u nullglob
 }
+
+# Benchmarks: the release binary (`$bin`) over a database of their own named $1, created
+# afresh and migrated; DATABASE_URL is exported pointing at it. `hoithi_bench_drop` drops it.
+hoithi_bench_db() {
+    SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
+    bin="${CARGO_TARGET_DIR:-$_HOITHI_ROOT/target}/release/hoithi"
+    bench_db="$1"
+    bench_admin_url="${DATABASE_URL%/*}/postgres"
+    psql -q "$bench_admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"
+    export DATABASE_URL="${DATABASE_URL%/*}/$bench_db"
+    "$bin" migrate >/dev/null
+}
+
+hoithi_bench_drop() {
+    psql -q "$bench_admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"
+}

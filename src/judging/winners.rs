@@ -230,6 +230,7 @@ fn csv(contest: &ContestWinners) -> Vec<u8> {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`top` out of range"),
     ))]
 pub async fn contest_winners(
     user: AuthUser,

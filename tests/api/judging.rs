@@ -103,6 +103,31 @@ async fn member(app: &TestApp, name: &str, role: &str) -> Uuid {
     id
 }
 
+/// Units from a `code,name,parent_code,member_count` CSV, imported by `organiser`.
+async fn import_units(app: &TestApp, organiser: &str, csv: &'static str) {
+    let units = app
+        .api
+        .post(app.url("/api/v1/units/import"))
+        .bearer_auth(organiser)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("units");
+    assert_eq!(units.status().as_u16(), 200);
+}
+
+async fn put_in_unit(app: &TestApp, member: Uuid, code: &str) {
+    sqlx::query(
+        "UPDATE accounts SET unit_id = (SELECT id FROM units WHERE code = $2) WHERE id = $1",
+    )
+    .bind(member)
+    .bind(code)
+    .execute(&app.db.pool)
+    .await
+    .expect("unit");
+}
+
 /// An ended attempt with the given result.
 async fn entry(
     app: &TestApp,
@@ -864,27 +889,16 @@ async fn units_are_ranked_with_their_sub_units_by_participants_entries_or_rate()
         Some(&first),
     )
     .await;
-    let units = app
-        .api
-        .post(app.url("/api/v1/units/import"))
-        .bearer_auth(&first.organiser)
-        .header("content-type", "text/csv")
-        .body("code,name,parent_code,member_count\nHN,Hà Nội,,0\nBD,Ba Đình,HN,40\nHK,Hoàn Kiếm,HN,60\n")
-        .send()
-        .await
-        .expect("units");
-    assert_eq!(units.status().as_u16(), 200);
+    import_units(
+        &app,
+        &first.organiser,
+        "code,name,parent_code,member_count\nHN,Hà Nội,,0\nBD,Ba Đình,HN,40\nHK,Hoàn Kiếm,HN,60\n",
+    )
+    .await;
     let mut in_unit = Vec::new();
     for (name, code) in [("Lan", "BD"), ("Hòa", "BD"), ("Thu", "HK")] {
         let m = member(&app, name, "member").await;
-        sqlx::query(
-            "UPDATE accounts SET unit_id = (SELECT id FROM units WHERE code = $2) WHERE id = $1",
-        )
-        .bind(m)
-        .bind(code)
-        .execute(&app.db.pool)
-        .await
-        .expect("unit");
+        put_in_unit(&app, m, code).await;
         in_unit.push(m);
     }
     for m in &in_unit {
@@ -1112,28 +1126,18 @@ async fn contest_winners_come_in_one_workbook_and_the_public_list_masks_phones()
         Some(&first),
     )
     .await;
-    let units = app
-        .api
-        .post(app.url("/api/v1/units/import"))
-        .bearer_auth(&first.organiser)
-        .header("content-type", "text/csv")
-        .body("code,name,parent_code,member_count\nHN,Hà Nội,,0\nBD,Ba Đình,HN,40\n")
-        .send()
-        .await
-        .expect("units");
-    assert_eq!(units.status().as_u16(), 200);
+    import_units(
+        &app,
+        &first.organiser,
+        "code,name,parent_code,member_count\nHN,Hà Nội,,0\nBD,Ba Đình,HN,40\n",
+    )
+    .await;
     let (lan, hoa, staff) = (
         member(&app, "Nguyễn Thị Lan", "member").await,
         member(&app, "Trần Thị Hòa", "member").await,
         member(&app, "Cán bộ", "organizer").await,
     );
-    sqlx::query(
-        "UPDATE accounts SET unit_id = (SELECT id FROM units WHERE code = 'BD') WHERE id = $1",
-    )
-    .bind(lan)
-    .execute(&app.db.pool)
-    .await
-    .expect("unit");
+    put_in_unit(&app, lan, "BD").await;
     entry(&app, &first.id, lan, 4, Some(1), 1000, t).await;
     entry(&app, &first.id, hoa, 3, Some(1), 1000, t).await;
     entry(&app, &first.id, staff, 4, Some(1), 500, t).await;
