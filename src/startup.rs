@@ -108,6 +108,7 @@ impl Application {
                 .configure(questions::routes::configure)
                 .configure(rounds::routes::configure)
                 .configure(taking::routes::configure)
+                .configure(taking::history::configure)
                 .configure(leaderboard::routes::configure)
                 .configure(judging::routes::configure)
                 .configure(judging::units::configure)

@@ -2,6 +2,7 @@
 //! the sweeper that closes attempts whose time ran out.
 
 pub mod cache;
+pub mod history;
 pub mod routes;
 pub mod store;
 pub mod sweeper;

@@ -683,3 +683,90 @@ async fn a_bank_change_on_one_server_reaches_the_draws_of_another_within_a_secon
         .collect();
     assert!(texts.contains(&"Câu hỏi mới?"), "{texts:?}");
 }
+
+#[tokio::test]
+async fn members_list_their_own_attempts_newest_first_with_results() {
+    let app = spawn_app().await;
+    let world = open_round(&app, 6, |_| {}).await;
+    let (lan, hoa) = (
+        member(&app, "0912000111").await,
+        member(&app, "0912000222").await,
+    );
+    let first = app
+        .expect(201, Method::POST, &start_path(&world), Some(&lan), None)
+        .await;
+    let first_id = first["id"].as_str().expect("id");
+    app.expect(
+        200,
+        Method::POST,
+        &format!("/api/v1/attempts/{first_id}/submit"),
+        Some(&lan),
+        Some(&json!({"answers": [], "prediction": 7})),
+    )
+    .await;
+    let second = app
+        .expect(201, Method::POST, &start_path(&world), Some(&lan), None)
+        .await;
+
+    let history = app
+        .expect(200, Method::GET, "/api/v1/me/attempts", Some(&lan), None)
+        .await;
+    assert_eq!(history["total"], 2);
+    let items = history["items"].as_array().expect("items");
+    assert_eq!(items[0]["id"], second["id"], "newest first");
+    assert_eq!(items[0]["state"], "in_progress");
+    assert!(items[0]["result"].is_null());
+    assert_eq!(items[1]["id"], first["id"]);
+    assert_eq!(items[1]["round_title"], "Tuần 1");
+    assert_eq!(items[1]["result"]["correct"], 0);
+    assert_eq!(items[1]["result"]["total"], 4);
+    assert_eq!(items[1]["result"]["prediction"], 7);
+    assert_eq!(items[1]["round_finalized"], false);
+    let text = serde_json::to_string(&history).expect("JSON");
+    assert!(
+        !text.contains("correct_option"),
+        "no answer key in a history"
+    );
+
+    let paged = app
+        .expect(
+            200,
+            Method::GET,
+            "/api/v1/me/attempts?limit=1&offset=5",
+            Some(&lan),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            paged["total"].clone(),
+            paged["items"].as_array().map(Vec::len)
+        ),
+        (json!(2), Some(0))
+    );
+    let other_round = app
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/v1/me/attempts?round={}", uuid::Uuid::new_v4()),
+            Some(&lan),
+            None,
+        )
+        .await;
+    assert_eq!(other_round["total"], 0);
+    let theirs = app
+        .expect(200, Method::GET, "/api/v1/me/attempts", Some(&hoa), None)
+        .await;
+    assert_eq!(
+        theirs,
+        json!({"items": [], "total": 0}),
+        "only the caller's own"
+    );
+    assert_problem(
+        app.send(Method::GET, "/api/v1/me/attempts", None, None)
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+}
