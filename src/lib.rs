@@ -48,3 +48,4 @@ pub mod state;
 pub mod taking;
 pub mod telemetry;
 pub mod units;
+pub mod web;

@@ -115,6 +115,7 @@ impl Application {
                 .configure(judging::winners::configure)
                 .configure(judging::stats::configure)
                 .configure(crate::audit::routes::configure)
+                .configure(crate::web::configure)
                 .route("/docs", web::get().to(docs_redirect))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
                 .default_service(web::to(error::unknown_route))

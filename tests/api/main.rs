@@ -17,3 +17,4 @@ mod service;
 mod shutdown;
 mod taking;
 mod units;
+mod web;

@@ -25,7 +25,7 @@ async fn post_echo(
 async fn unknown_route_is_a_404_problem() {
     let app = spawn_app().await;
     assert_problem(app.get("/api/v1/no-such-thing").await, 404, "not_found").await;
-    assert_problem(app.get("/").await, 404, "not_found").await;
+    assert_problem(app.get("/no-such-page").await, 404, "not_found").await;
 }
 
 #[tokio::test]
