@@ -65,6 +65,12 @@ step 5/5 "cargo test"
 # The Redis-outage test starts and kills a redis-server of its own, even when
 # REDIS_URL points at an existing Redis.
 command -v redis-server >/dev/null 2>&1 || _hoithi_apt_install redis-server
+# The browser tests drive Debian's Chromium through its ChromeDriver; DejaVu has the
+# Vietnamese letters for the screenshots (target/test-artifacts/screenshots/).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 ||
+    [[ ! -d /usr/share/fonts/truetype/dejavu ]]; then
+    _hoithi_apt_install chromium chromium-driver fonts-dejavu-core
+fi
 test_log="$(mktemp)"
 set +e
 SQLX_OFFLINE=true cargo test --locked --all-targets -- "$@" 2>&1 | tee "$test_log"

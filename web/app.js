@@ -184,7 +184,7 @@
 
   function page(title, ...nodes) {
     document.title = `${title} · Hội thi trực tuyến`;
-    $main.replaceChildren(h("h1", {}, title), ...nodes);
+    $main.replaceChildren(h("h1", {}, title), ...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
     $main.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod authoring;
+mod browser;
 mod cli;
 mod contest_access;
 mod folders;
