@@ -225,6 +225,14 @@ impl TestApp {
         response.json().await.expect("JSON")
     }
 
+    /// Registers a member and answers their access token.
+    pub async fn member_token(&self, phone: &str) -> String {
+        self.register(phone).await["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
     pub async fn login(&self, login: &str, password: &str) -> reqwest::Response {
         self.post_json(
             "/api/v1/auth/login",

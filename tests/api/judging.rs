@@ -550,10 +550,7 @@ async fn members_see_the_answer_key_of_their_attempt_only_after_finalizing() {
         None,
     )
     .await;
-    let token = app.register("0912345678").await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = app.member_token("0912345678").await;
     let attempt = app
         .expect(
             201,
@@ -747,10 +744,7 @@ async fn results_and_winners_export_as_csv_and_xlsx_with_vietnamese_intact_for_j
             .await
             .expect("audit");
     assert_eq!(exports, 4, "every export of personal data is audited");
-    let member_token = app.register("0912345678").await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let member_token = app.member_token("0912345678").await;
     assert_problem(
         app.send(Method::GET, &results("csv"), Some(&member_token), None)
             .await,
@@ -980,10 +974,7 @@ async fn finalizing_waits_for_the_grace_period_and_counts_attempts_nobody_submit
         None,
     )
     .await;
-    let token = app.register("0912345678").await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = app.member_token("0912345678").await;
     app.expect(
         201,
         Method::POST,
@@ -1080,10 +1071,7 @@ async fn statistics_count_entries_scores_and_hours_in_local_time() {
         .await;
     assert_eq!(contest["rounds"].as_array().expect("rounds").len(), 1);
     assert_eq!(contest["total"]["entries"], 4);
-    let token = app.register("0912345678").await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = app.member_token("0912345678").await;
     assert_problem(
         app.send(
             Method::GET,
@@ -1281,10 +1269,7 @@ async fn contest_winners_come_in_one_workbook_and_the_public_list_masks_phones()
         "validation_failed",
     )
     .await;
-    let member_token = app.register("0987654321").await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let member_token = app.member_token("0987654321").await;
     assert_problem(
         app.send(Method::GET, &winners(""), Some(&member_token), None)
             .await,

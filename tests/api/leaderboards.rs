@@ -558,14 +558,8 @@ async fn with_redis_gone_taking_goes_on_and_boards_come_back_from_postgresql() {
     .await;
     let (organiser, contest, rounds) = contest(&app, 1, json!(["correct", "duration"])).await;
     let key = answer_key(&app, &organiser, &contest).await;
-    let lan = app.register("0912345678").await["access_token"]
-        .as_str()
-        .expect("t")
-        .to_owned();
-    let hoa = app.register("0987654321").await["access_token"]
-        .as_str()
-        .expect("t")
-        .to_owned();
+    let lan = app.member_token("0912345678").await;
+    let hoa = app.member_token("0987654321").await;
     submit(&app, &lan, &rounds[0], 1, &key).await;
     let board_path = format!("/api/v1/rounds/{}/leaderboard", rounds[0]);
     assert_eq!(

@@ -10,15 +10,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
-struct World {
-    organiser: String,
-    contest: String,
-    round: String,
+pub struct World {
+    pub organiser: String,
+    pub contest: String,
+    pub round: String,
 }
 
 /// A published contest with `questions` questions (categories A and B) and one round open
 /// now, changed by `tweak`.
-async fn open_round(app: &TestApp, questions: usize, tweak: impl FnOnce(&mut Value)) -> World {
+pub async fn open_round(app: &TestApp, questions: usize, tweak: impl FnOnce(&mut Value)) -> World {
     let organiser = app.staff("organizer", "btc@example.org").await;
     let contest = app.create_contest(&organiser, "dang-mo").await;
     let contest = contest["id"].as_str().expect("id").to_owned();
@@ -58,15 +58,8 @@ async fn open_round(app: &TestApp, questions: usize, tweak: impl FnOnce(&mut Val
     }
 }
 
-async fn member(app: &TestApp, phone: &str) -> String {
-    app.register(phone).await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned()
-}
-
 /// question id → its correct option ids, from the bank (which only staff may read).
-async fn answer_key(app: &TestApp, world: &World) -> HashMap<String, Vec<Value>> {
+pub async fn answer_key(app: &TestApp, world: &World) -> HashMap<String, Vec<Value>> {
     let bank = app
         .expect(
             200,
@@ -101,7 +94,7 @@ fn start_path(world: &World) -> String {
 async fn a_start_draws_a_paper_that_hides_the_answers_and_a_reload_shows_the_same_paper() {
     let app = spawn_app().await;
     let world = open_round(&app, 10, |_| {}).await;
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     let response = app
         .send(Method::POST, &start_path(&world), Some(&token), None)
         .await;
@@ -189,7 +182,7 @@ async fn quotas_shape_every_paper() {
         })
         .collect();
     for i in 0..5 {
-        let token = member(&app, &format!("091234567{i}")).await;
+        let token = app.member_token(&format!("091234567{i}")).await;
         let paper = app
             .expect(201, Method::POST, &start_path(&world), Some(&token), None)
             .await;
@@ -212,7 +205,7 @@ async fn quotas_shape_every_paper() {
 async fn twenty_simultaneous_starts_by_one_member_make_exactly_one_attempt() {
     let app = spawn_app().await;
     let world = open_round(&app, 10, |_| {}).await;
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     let path = start_path(&world);
     let starts = (0..20).map(|_| app.send(Method::POST, &path, Some(&token), None));
     let responses = futures_util::future::join_all(starts).await;
@@ -237,7 +230,7 @@ async fn submitting_grades_once_and_a_retry_answers_the_same_result() {
     let app = spawn_app().await;
     let world = open_round(&app, 10, |body| body["max_attempts"] = json!(1)).await;
     let key = answer_key(&app, &world).await;
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     let attempt = app
         .expect(201, Method::POST, &start_path(&world), Some(&token), None)
         .await;
@@ -402,7 +395,7 @@ async fn a_multiple_answer_question_counts_only_with_exactly_the_correct_set() {
         .iter()
         .map(|o| o["id"].clone())
         .collect();
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     let start = format!(
         "/api/v1/rounds/{}/attempts",
         round["id"].as_str().expect("id")
@@ -435,7 +428,7 @@ async fn rounds_that_are_not_open_or_not_published_refuse_a_start() {
         body["closes_at"] = json!((now + Duration::days(2)).to_rfc3339());
     })
     .await;
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     assert_problem(
         app.send(Method::POST, &start_path(&world), Some(&token), None)
             .await,
@@ -472,8 +465,8 @@ async fn rounds_that_are_not_open_or_not_published_refuse_a_start() {
 async fn another_members_attempt_is_absent() {
     let app = spawn_app().await;
     let world = open_round(&app, 10, |_| {}).await;
-    let owner = member(&app, "0912345678").await;
-    let other = member(&app, "0987654321").await;
+    let owner = app.member_token("0912345678").await;
+    let other = app.member_token("0987654321").await;
     let attempt = app
         .expect(201, Method::POST, &start_path(&world), Some(&owner), None)
         .await;
@@ -528,7 +521,7 @@ async fn after_the_deadline_a_submission_is_refused_and_the_attempt_ends_with_it
     })
     .await;
     let key = answer_key(&app, &world).await;
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     let attempt = app
         .expect(201, Method::POST, &start_path(&world), Some(&token), None)
         .await;
@@ -585,7 +578,7 @@ async fn a_submission_in_the_grace_period_is_accepted_and_timed_to_the_deadline(
         body["closes_at"] = json!((Utc::now() + Duration::seconds(2)).to_rfc3339());
     })
     .await;
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     let attempt = app
         .expect(201, Method::POST, &start_path(&world), Some(&token), None)
         .await;
@@ -621,7 +614,7 @@ async fn the_sweeper_closes_attempts_nobody_comes_back_to() {
         body["closes_at"] = json!((Utc::now() + Duration::seconds(2)).to_rfc3339());
     })
     .await;
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     app.expect(201, Method::POST, &start_path(&world), Some(&token), None)
         .await;
     let mut state = String::new();
@@ -648,7 +641,7 @@ async fn a_bank_change_on_one_server_reaches_the_draws_of_another_within_a_secon
     let app = spawn_app().await;
     let world = open_round(&app, 4, |_| {}).await;
     let other = app.sibling();
-    let token = member(&app, "0912345678").await;
+    let token = app.member_token("0912345678").await;
     // The first server caches the bank with a draw; then the second server changes it.
     let first = app
         .expect(201, Method::POST, &start_path(&world), Some(&token), None)
@@ -665,7 +658,7 @@ async fn a_bank_change_on_one_server_reaches_the_draws_of_another_within_a_secon
     assert_eq!(response.status().as_u16(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
-    let second_member = member(&app, "0987654321").await;
+    let second_member = app.member_token("0987654321").await;
     let paper = app
         .expect(
             201,
@@ -689,8 +682,8 @@ async fn members_list_their_own_attempts_newest_first_with_results() {
     let app = spawn_app().await;
     let world = open_round(&app, 6, |_| {}).await;
     let (lan, hoa) = (
-        member(&app, "0912000111").await,
-        member(&app, "0912000222").await,
+        app.member_token("0912000111").await,
+        app.member_token("0912000222").await,
     );
     let first = app
         .expect(201, Method::POST, &start_path(&world), Some(&lan), None)
