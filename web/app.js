@@ -28,6 +28,11 @@
     return el;
   }
 
+  /** Replaces an element's children, leaving out null, undefined and false. */
+  function put(el, ...nodes) {
+    el.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
+  }
+
   const store = {
     get(key) {
       try { return JSON.parse(localStorage.getItem(key)); } catch { return null; }
@@ -184,7 +189,7 @@
 
   function page(title, ...nodes) {
     document.title = `${title} · Hội thi trực tuyến`;
-    $main.replaceChildren(h("h1", {}, title), ...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
+    put($main, h("h1", {}, title), nodes);
     $main.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }
@@ -200,7 +205,7 @@
     } else {
       links.push(h("a", { href: "#/dang-nhap" }, "Đăng nhập"), h("a", { href: "#/dang-ky" }, "Đăng ký"));
     }
-    $nav.replaceChildren(...links);
+    put($nav, ...links);
   }
 
   const ID = "([0-9a-fA-F-]{36})";
@@ -288,7 +293,7 @@
       const wanted = state;
       if (action.dataset.state !== wanted) {
         action.dataset.state = wanted;
-        action.replaceChildren(
+        put(action,
           h("a", { class: "btn", href: `#/vong/${round.id}` }, state === "open" ? "Vào thi" : "Xem vòng thi"),
           h("a", { class: "btn secondary", href: `#/bxh/${round.id}` }, "Bảng xếp hạng"));
       }
@@ -329,13 +334,13 @@
     startButton.addEventListener("click", async () => {
       if (needLogin()) return;
       startButton.disabled = true;
-      message.replaceChildren();
+      put(message);
       try {
         const attempt = going || (await api("POST", `/rounds/${id}/attempts`));
         go(`#/bai/${attempt.id}`);
       } catch (err) {
         startButton.disabled = false;
-        message.replaceChildren(errorBox(err));
+        put(message, errorBox(err));
       }
     });
     const state = stateOf(round);
@@ -490,7 +495,7 @@
     const confirmBox = h("dialog", { "aria-labelledby": "confirm-title" });
     function askSubmit() {
       const unanswered = total - answeredCount();
-      confirmBox.replaceChildren(
+      put(confirmBox,
         h("h2", { id: "confirm-title" }, "Nộp bài?"),
         h("p", {}, `Bạn đã trả lời ${answeredCount()}/${total} câu.`),
         unanswered ? h("p", { class: "error" }, `Còn ${unanswered} câu chưa trả lời.`) : null,
@@ -502,7 +507,9 @@
       confirmBox.showModal();
     }
 
+    const progress = h("progress", { max: total, "aria-label": `Số câu đã trả lời trên ${total} câu` });
     function view(error) {
+      progress.value = answeredCount();
       const at = (i) => { index = i; persist(); view(); };
       const grid = h("div", { class: "grid" }, questions.map((q, i) => h("button", {
         type: "button",
@@ -527,7 +534,11 @@
                 onchange: (e) => {
                   if (multiple) { if (e.target.checked) chosen.add(o.id); else chosen.delete(o.id); } else { chosen.clear(); chosen.add(o.id); }
                   choose(q.id, [...chosen]);
-                  view();
+                  // Marked in place: no re-render, so focus stays on the option.
+                  $main.querySelectorAll("label.option").forEach((label) => {
+                    label.classList.toggle("chosen", label.querySelector("input").checked);
+                  });
+                  progress.value = answeredCount();
                 },
               }),
               h("span", {}, `${"ABCDEFGH"[n]}. `, o.text)))),
@@ -555,7 +566,7 @@
       page(`Bài thi`,
         h("div", { class: "timer" },
           h("span", {}, index < total ? `Câu ${index + 1}/${total}` : "Câu dự đoán"), clock),
-        h("progress", { max: total, value: answeredCount(), "aria-label": `Đã trả lời ${answeredCount()} trên ${total} câu` }),
+        progress,
         body,
         local.submitting || submitting ? null : [status,
           h("details", {}, h("summary", {}, "Danh sách câu hỏi"), grid),
@@ -614,7 +625,7 @@
     async function load() {
       try {
         const board = await api("GET", `/rounds/${id}/leaderboard?limit=50`);
-        table.replaceChildren(board.items.length ? h("table", {},
+        put(table, board.items.length ? h("table", {},
           h("caption", { class: "sr-only" }, "50 người đứng đầu"),
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Hạng"), h("th", { scope: "col" }, "Họ và tên"),
             h("th", { scope: "col", class: "num" }, "Đúng"), h("th", { scope: "col", class: "num" }, "Thời gian"))),
@@ -628,20 +639,20 @@
         if (session && session.role === "member") {
           try {
             const me = await api("GET", `/rounds/${id}/leaderboard/me`);
-            mine.replaceChildren(h("p", { class: "card" }, "Hạng của bạn: ", h("strong", {}, `${fmtNumber(me.rank)}/${fmtNumber(me.total)}`),
+            put(mine, h("p", { class: "card" }, "Hạng của bạn: ", h("strong", {}, `${fmtNumber(me.rank)}/${fmtNumber(me.total)}`),
               ` — đúng ${me.correct} câu trong ${fmtDuration(me.duration_ms)}.`));
           } catch (err) {
-            if (err instanceof ApiError && err.status === 404) mine.replaceChildren(h("p", { class: "muted" }, "Bạn chưa có bài nộp ở vòng này."));
+            if (err instanceof ApiError && err.status === 404) put(mine, h("p", { class: "muted" }, "Bạn chưa có bài nộp ở vòng này."));
             else throw err;
           }
         }
       } catch (err) {
-        table.replaceChildren(errorBox(err));
+        put(table, errorBox(err));
       }
     }
     if (round.state === "finalized") {
       const list = await api("GET", `/rounds/${id}/winners/public`);
-      winners.replaceChildren(h("h2", {}, "Danh sách đoạt giải"), list.items.length ? h("table", {},
+      put(winners, h("h2", {}, "Danh sách đoạt giải"), list.items.length ? h("table", {},
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Giải"), h("th", { scope: "col" }, "Họ và tên"), h("th", { scope: "col" }, "Điện thoại"))),
         h("tbody", {}, list.items.map((w) => h("tr", {},
           h("td", {}, w.prize), h("td", {}, w.display_name, w.unit ? h("div", { class: "muted" }, w.unit) : null),
@@ -700,13 +711,13 @@
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       button.disabled = true;
-      message.replaceChildren();
+      put(message);
       const data = Object.fromEntries(new FormData(form));
       try {
         await signedIn(await send(data));
       } catch (err) {
         button.disabled = false;
-        message.replaceChildren(errorBox(err));
+        put(message, errorBox(err));
         if (err instanceof ApiError) showFieldErrors(form, err);
       }
     });
@@ -803,8 +814,8 @@
     const format = () => FORMATS[(file.files[0]?.name.split(".").pop() || "").toLowerCase()];
     async function send(dryRun) {
       const chosen = file.files[0];
-      if (!chosen || !format()) { report.replaceChildren(h("p", { class: "error" }, "Hãy chọn tệp .csv, .xlsx, .docx, .txt, .gift, .aiken hoặc .json.")); return; }
-      report.replaceChildren(h("p", { class: "muted" }, "Đang xử lý…"));
+      if (!chosen || !format()) { put(report, h("p", { class: "error" }, "Hãy chọn tệp .csv, .xlsx, .docx, .txt, .gift, .aiken hoặc .json.")); return; }
+      put(report, h("p", { class: "muted" }, "Đang xử lý…"));
       try {
         const r = await api("POST", `/contests/${slug}/questions/import?format=${format()}${dryRun ? "&dry_run=true" : ""}`, chosen);
         const lines = [
@@ -817,9 +828,9 @@
         if (dryRun && !r.errors.length && (r.valid ?? r.imported) > 0) {
           lines.push(h("button", { class: "btn", type: "button", onclick: () => send(false) }, `Nhập ${r.valid ?? r.imported} câu hỏi`));
         }
-        report.replaceChildren(...lines);
+        put(report, ...lines);
       } catch (err) {
-        report.replaceChildren(errorBox(err));
+        put(report, errorBox(err));
       }
     }
     check.addEventListener("click", () => send(true));
@@ -859,7 +870,7 @@
         });
         onCreated(round);
       } catch (err) {
-        message.replaceChildren(errorBox(err), err instanceof ApiError
+        put(message, errorBox(err), err instanceof ApiError
           ? h("ul", {}, Object.entries(err.fields).map(([k, v]) => h("li", {}, `${k}: ${v.join(" ")}`))) : null);
       }
     });
@@ -880,8 +891,8 @@
       role === "organizer" || role === "admin" ? [importBox(slug), roundForm(slug, next, (r) => go(`#/quan-ly/vong/${r.id}`))] : null,
       role === "judge" || role === "admin" ? h("div", { class: "card" }, h("h2", {}, "Danh sách đoạt giải cả cuộc thi"),
         h("button", { class: "btn", type: "button", onclick: async () => {
-          message.replaceChildren();
-          try { await download(`/contests/${slug}/winners?format=xlsx`, `dat-giai-${slug}.xlsx`); } catch (err) { message.replaceChildren(errorBox(err)); }
+          put(message);
+          try { await download(`/contests/${slug}/winners?format=xlsx`, `dat-giai-${slug}.xlsx`); } catch (err) { put(message, errorBox(err)); }
         } }, "Tải tệp Excel"), message) : null);
   }
 
@@ -895,21 +906,21 @@
     async function loadStats() {
       try {
         const s = await api("GET", `/rounds/${id}/stats`);
-        stats.replaceChildren(
+        put(stats,
           h("p", {}, `Lượt thi: ${fmtNumber(s.entries)} — người dự thi: ${fmtNumber(s.participants)} — bài đúng hết: ${fmtNumber(s.perfect_entries)}`),
           s.by_unit && s.by_unit.length ? h("table", {},
             h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Đơn vị"), h("th", { scope: "col", class: "num" }, "Người dự thi"))),
             h("tbody", {}, s.by_unit.slice(0, 20).map((u) => h("tr", {}, h("td", {}, u.name), h("td", { class: "num" }, fmtNumber(u.participants))))))
             : null);
       } catch (err) {
-        stats.replaceChildren(errorBox(err));
+        put(stats, errorBox(err));
       }
     }
     const reasonBox = h("dialog", { "aria-labelledby": "dq-title" });
     function askDisqualify(w) {
       const reason = h("textarea", { id: "f-reason", rows: 3, required: true });
       const error = h("p", { class: "error", role: "alert" });
-      reasonBox.replaceChildren(h("h2", { id: "dq-title" }, `Loại ${w.full_name}?`),
+      put(reasonBox, h("h2", { id: "dq-title" }, `Loại ${w.full_name}?`),
         h("label", { for: "f-reason" }, "Lý do (ghi vào nhật ký)"), reason, error,
         h("div", { class: "row" },
           h("button", { class: "btn danger", type: "button", onclick: async () => {
@@ -926,30 +937,30 @@
     async function loadWinners() {
       try {
         const list = await api("GET", `/rounds/${id}/winners`);
-        winnersBox.replaceChildren(h("h2", {}, "Người đoạt giải"), h("table", {},
+        put(winnersBox, h("h2", {}, "Người đoạt giải"), h("table", {},
           h("thead", {}, h("tr", {}, ["Giải", "Họ và tên", "Đúng", ""].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, list.items.map((w) => h("tr", {},
             h("td", {}, w.prize), h("td", {}, w.full_name, h("div", { class: "muted" }, w.phone || "")),
             h("td", { class: "num" }, String(w.correct)),
             h("td", {}, h("button", { class: "btn secondary", type: "button", onclick: () => askDisqualify(w) }, "Loại")))))),
         h("div", { class: "row" },
-          h("button", { class: "btn", type: "button", onclick: () => download(`/rounds/${id}/winners?format=xlsx`, `dat-giai-vong-${round.number}.xlsx`).catch((err) => message.replaceChildren(errorBox(err))) }, "Tải danh sách (Excel)"),
-          h("button", { class: "btn secondary", type: "button", onclick: () => download(`/rounds/${id}/results?format=csv`, `ket-qua-vong-${round.number}.csv`).catch((err) => message.replaceChildren(errorBox(err))) }, "Tải toàn bộ kết quả (CSV)")));
+          h("button", { class: "btn", type: "button", onclick: () => download(`/rounds/${id}/winners?format=xlsx`, `dat-giai-vong-${round.number}.xlsx`).catch((err) => put(message, errorBox(err))) }, "Tải danh sách (Excel)"),
+          h("button", { class: "btn secondary", type: "button", onclick: () => download(`/rounds/${id}/results?format=csv`, `ket-qua-vong-${round.number}.csv`).catch((err) => put(message, errorBox(err))) }, "Tải toàn bộ kết quả (CSV)")));
       } catch (err) {
-        winnersBox.replaceChildren(errorBox(err));
+        put(winnersBox, errorBox(err));
       }
     }
     const finalize = h("button", { class: "btn", type: "button" }, "Tổng kết vòng thi");
     finalize.addEventListener("click", async () => {
       finalize.disabled = true;
-      message.replaceChildren(h("p", { class: "muted" }, "Đang tổng kết, có thể mất một lúc…"));
+      put(message, h("p", { class: "muted" }, "Đang tổng kết, có thể mất một lúc…"));
       try {
         const r = await api("POST", `/rounds/${id}/finalize`);
-        message.replaceChildren(h("p", { class: "ok" }, `Đã tổng kết: ${fmtNumber(r.ranked)} người được xếp hạng, giá trị đúng ${fmtNumber(r.actual_value)}.`));
+        put(message, h("p", { class: "ok" }, `Đã tổng kết: ${fmtNumber(r.ranked)} người được xếp hạng, giá trị đúng ${fmtNumber(r.actual_value)}.`));
         loadWinners();
       } catch (err) {
         finalize.disabled = false;
-        message.replaceChildren(errorBox(err));
+        put(message, errorBox(err));
       }
     });
     page(`Vòng ${round.number}: ${round.title}`,
