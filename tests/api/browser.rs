@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::Method;
@@ -18,6 +17,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{STAFF_PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::taking::{World, answer_key, open_round};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -130,7 +130,17 @@ impl Browser {
         .await;
     }
 
+    /// Saves a screenshot, after checking the page shows no stray `null`, `undefined` or
+    /// `[object …]` where a value should be.
     async fn shot(&self, name: &str) {
+        let shown = self.js("return document.body.innerText").await;
+        let shown = shown.as_str().unwrap_or_default();
+        for stray in ["null", "undefined", "[object", "NaN"] {
+            assert!(
+                !shown.contains(stray),
+                "{name}: the page shows {stray:?}: {shown}"
+            );
+        }
         let dir = std::env::var_os("HOITHI_ARTIFACTS")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -248,56 +258,19 @@ impl Drop for Browser {
     }
 }
 
-struct World {
-    organiser: String,
-    contest: String,
-    round: String,
-}
-
-/// A published contest with rules and one round open now: 4 of 6 questions, 10 minutes.
+/// The taking tests' published contest and open round (4 of 6 questions, 10 minutes),
+/// with rules to read.
 async fn world(app: &TestApp) -> World {
-    let organiser = app.staff("organizer", "btc@example.org").await;
-    let contest = app.create_contest(&organiser, "phu-nu-so").await;
-    let contest = contest["id"].as_str().expect("id").to_owned();
+    let w = open_round(app, 6, |_| {}).await;
     app.expect(
         200,
         Method::PATCH,
-        &format!("/api/v1/contests/{contest}"),
-        Some(&organiser),
+        &format!("/api/v1/contests/{}", w.contest),
+        Some(&w.organiser),
         Some(&json!({"rules": "Mỗi tuần một vòng thi gồm 4 câu hỏi."})),
     )
     .await;
-    app.add_questions(&organiser, &contest, 6, &["A"]).await;
-    let now = Utc::now();
-    let round = app
-        .expect(
-            201,
-            Method::POST,
-            &format!("/api/v1/contests/{contest}/rounds"),
-            Some(&organiser),
-            Some(&json!({
-                "number": 1, "title": "Tuần 1",
-                "opens_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
-                "closes_at": (now + chrono::Duration::days(7)).to_rfc3339(),
-                "question_count": 4, "time_limit_seconds": 600, "max_attempts": 2,
-                "prediction": {"prompt": "Có bao nhiêu lượt dự thi tuần này?", "target": "entries"},
-                "prizes": [{"name": "Giải Nhất", "count": 1}],
-            })),
-        )
-        .await;
-    app.expect(
-        200,
-        Method::POST,
-        &format!("/api/v1/contests/{contest}/publish"),
-        Some(&organiser),
-        None,
-    )
-    .await;
-    World {
-        organiser,
-        contest,
-        round: round["id"].as_str().expect("id").to_owned(),
-    }
+    w
 }
 
 /// The member's attempts: how many, and how many questions the newest has answers for.
@@ -325,10 +298,11 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 #[tokio::test]
 async fn a_member_registers_takes_a_round_submits_once_and_sees_the_rank() {
     let app = spawn_app().await;
-    let w = world(&app).await;
+    // The one published contest: the app opens straight on it.
+    world(&app).await;
     let b = Browser::open().await;
     b.c.goto(&app.url("/")).await.expect("the page");
-    b.text("main h1", "Cuộc thi phu-nu-so").await;
+    b.text("main h1", "Cuộc thi dang-mo").await;
     b.text("main details", "Thể lệ").await;
     b.shot("1-contest").await;
     let width = b.js("return document.documentElement.scrollWidth").await;
@@ -347,6 +321,23 @@ async fn a_member_registers_takes_a_round_submits_once_and_sees_the_rank() {
     b.click(Locator::Css("main button.btn.block")).await;
     b.text(".timer", "Câu 1/4").await;
     b.shot("3-question").await;
+    // The smallest phones: nothing wider than 320 px.
+    b.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": true}),
+    )
+    .await;
+    let width = b.js("return document.documentElement.scrollWidth").await;
+    assert!(
+        width.as_i64().is_some_and(|w| w <= 320),
+        "wider than 320 px: {width}"
+    );
+    b.shot("3-question-320").await;
+    b.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": true}),
+    )
+    .await;
     for n in 0..4 {
         b.answer(n % 2).await;
     }
@@ -394,7 +385,6 @@ async fn a_member_registers_takes_a_round_submits_once_and_sees_the_rank() {
         json!(0)
     );
     b.shot("7-leaderboard").await;
-    let _ = w.organiser;
     b.close().await;
 }
 
@@ -509,10 +499,7 @@ async fn a_judge_finalizes_the_round_and_downloads_the_winners() {
     })
     .await;
     let w = world(&app).await;
-    let member = app.register("0977111222").await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let member = app.member_token("0977111222").await;
     let attempt = app
         .expect(
             201,
@@ -522,13 +509,18 @@ async fn a_judge_finalizes_the_round_and_downloads_the_winners() {
             None,
         )
         .await;
-    let first = &attempt["questions"][0];
+    // One right answer: a winner needs at least one.
+    let first = attempt["questions"][0]["id"].as_str().expect("id");
+    let right = answer_key(&app, &w).await[first].clone();
     app.expect(
         200,
         Method::POST,
-        &format!("/api/v1/attempts/{}/submit", attempt["id"].as_str().expect("id")),
+        &format!(
+            "/api/v1/attempts/{}/submit",
+            attempt["id"].as_str().expect("id")
+        ),
         Some(&member),
-        Some(&json!({"answers": [{"question_id": first["id"], "option_ids": [first["options"][0]["id"]]}], "prediction": 1})),
+        Some(&json!({"answers": [{"question_id": first, "option_ids": right}], "prediction": 1})),
     )
     .await;
     app.expect(
@@ -551,7 +543,7 @@ async fn a_judge_finalizes_the_round_and_downloads_the_winners() {
     b.fill("#f-login", "bgk@example.org").await;
     b.fill("#f-password", STAFF_PASSWORD).await;
     b.click(Locator::Css("form button[type=submit]")).await;
-    b.click(Locator::LinkText("Cuộc thi phu-nu-so")).await;
+    b.click(Locator::LinkText("Cuộc thi dang-mo")).await;
     b.click(Locator::XPath("//a[starts-with(., 'Vòng 1')]"))
         .await;
     b.click(Locator::XPath("//button[text()='Tổng kết vòng thi']"))
@@ -589,5 +581,104 @@ async fn a_judge_finalizes_the_round_and_downloads_the_winners() {
         sheet.get_value((1, 2)).map(|c| c.to_string()),
         Some("Trần Thị Lan".to_owned())
     );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_organiser_checks_a_question_file_imports_it_and_creates_a_round() {
+    let app = spawn_app().await;
+    let organiser = app.staff("organizer", "btc@example.org").await;
+    app.create_contest(&organiser, "to-chuc").await;
+    let dir = std::env::temp_dir().join(format!("hoithi-upload-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let broken = dir.join("loi.csv");
+    std::fs::write(
+        &broken,
+        "Câu hỏi,Đáp án A,Đáp án B,Đáp án đúng\nThủ đô của Việt Nam?,Hà Nội,Huế,E\n",
+    )
+    .expect("a file");
+    let good = dir.join("cau-hoi.csv");
+    std::fs::write(
+        &good,
+        "Câu hỏi,Đáp án A,Đáp án B,Đáp án đúng\n\
+         Thủ đô của Việt Nam?,Hà Nội,Huế,A\n\
+         Ngày Phụ nữ Việt Nam?,20/10,8/3,A\n\
+         Mật khẩu mạnh có ít nhất?,8 ký tự,4 ký tự,A\n",
+    )
+    .expect("a file");
+
+    let b = Browser::open().await;
+    b.c.goto(&app.url("/#/dang-nhap")).await.expect("the page");
+    b.fill("#f-login", "btc@example.org").await;
+    b.fill("#f-password", STAFF_PASSWORD).await;
+    b.click(Locator::Css("form button[type=submit]")).await;
+    b.click(Locator::LinkText("Cuộc thi to-chuc")).await;
+
+    // A file with a mistake: the dry run says where, and offers no import.
+    b.fill("#f-file", &broken.display().to_string()).await;
+    b.click(Locator::XPath("//button[text()='Kiểm tra tệp']"))
+        .await;
+    b.text("main [role=status]", "Dòng 2").await;
+    assert!(
+        b.c.find(Locator::XPath("//button[starts-with(., 'Nhập ')]"))
+            .await
+            .is_err()
+    );
+    b.c.find(Locator::Css("#f-file"))
+        .await
+        .expect("the file input")
+        .clear()
+        .await
+        .expect("clearing");
+    b.fill("#f-file", &good.display().to_string()).await;
+    b.click(Locator::XPath("//button[text()='Kiểm tra tệp']"))
+        .await;
+    b.text("main [role=status]", "3 câu hợp lệ").await;
+    b.shot("11-import-checked").await;
+    b.click(Locator::XPath("//button[text()='Nhập 3 câu hỏi']"))
+        .await;
+    b.text("main [role=status]", "Đã nhập 3 câu hỏi").await;
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM questions")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("questions");
+    assert_eq!(stored, 3);
+
+    // A round from the form, its times in Vietnam's local time.
+    b.click(Locator::XPath("//summary[text()='Tạo vòng thi mới']"))
+        .await;
+    let vietnam = chrono::Utc::now() + chrono::Duration::hours(7);
+    let local = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+    b.js(&format!(
+        "document.getElementById('f-opens_at').value = '{}';
+         document.getElementById('f-closes_at').value = '{}';",
+        local(vietnam - chrono::Duration::hours(1)),
+        local(vietnam + chrono::Duration::days(7)),
+    ))
+    .await;
+    let count =
+        b.c.find(Locator::Css("#f-question_count"))
+            .await
+            .expect("the count");
+    count.clear().await.expect("clearing");
+    count.send_keys("3").await.expect("typing");
+    b.shot("12-new-round").await;
+    b.click(Locator::XPath("//button[text()='Tạo vòng thi']"))
+        .await;
+    b.text("main h1", "Vòng 1: Tuần 1").await;
+    b.text("main", "Đang mở").await;
+    b.text("main", "Lượt thi: 0").await;
+    let (count, opened_ago): (i16, f64) = sqlx::query_as(
+        "SELECT question_count, extract(epoch FROM now() - opens_at)::float8 FROM rounds",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("the round");
+    assert_eq!(count, 3);
+    assert!(
+        (3500.0..3700.0).contains(&opened_ago),
+        "opened {opened_ago}s ago"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     b.close().await;
 }
