@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{STAFF_PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{MEMBER_PASSWORD, STAFF_PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::taking::{World, answer_key, open_round};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -581,6 +581,46 @@ async fn a_judge_finalizes_the_round_and_downloads_the_winners() {
         sheet.get_value((1, 2)).map(|c| c.to_string()),
         Some("Trần Thị Lan".to_owned())
     );
+
+    // The member reads the answer key of the finalized round.
+    b.c.goto(&app.url("/#/dang-xuat"))
+        .await
+        .expect("signing out");
+    b.click(Locator::LinkText("Đăng nhập")).await;
+    b.fill("#f-login", "0977111222").await;
+    b.fill("#f-password", MEMBER_PASSWORD).await;
+    b.click(Locator::Css("form button[type=submit]")).await;
+    b.click(Locator::LinkText("Bài thi của tôi")).await;
+    b.click(Locator::LinkText("Xem kết quả và đáp án")).await;
+    b.text("main", "(đáp án đúng)").await;
+    b.text("main", "bạn chọn").await;
+    b.shot("11-answer-key").await;
+
+    // Back as the judge: disqualifying with a reason takes the prize away.
+    b.c.goto(&app.url("/#/dang-xuat"))
+        .await
+        .expect("signing out");
+    b.click(Locator::LinkText("Đăng nhập")).await;
+    b.fill("#f-login", "bgk@example.org").await;
+    b.fill("#f-password", STAFF_PASSWORD).await;
+    b.click(Locator::Css("form button[type=submit]")).await;
+    b.c.goto(&app.url(&format!("/#/quan-ly/vong/{}", w.round)))
+        .await
+        .expect("the round");
+    b.click(Locator::XPath("//button[text()='Loại']")).await;
+    b.fill("#f-reason", "Khai sai thông tin").await;
+    b.click(Locator::XPath("//button[text()='Loại và chuyển giải']"))
+        .await;
+    eventually("the disqualification is stored", async || {
+        sqlx::query_scalar::<_, Option<String>>("SELECT disqualify_reason FROM round_winners")
+            .fetch_optional(&app.db.pool)
+            .await
+            .expect("winners")
+            .flatten()
+            .as_deref()
+            == Some("Khai sai thông tin")
+    })
+    .await;
     b.close().await;
 }
 
@@ -634,7 +674,7 @@ async fn an_organiser_checks_a_question_file_imports_it_and_creates_a_round() {
     b.click(Locator::XPath("//button[text()='Kiểm tra tệp']"))
         .await;
     b.text("main [role=status]", "3 câu hợp lệ").await;
-    b.shot("11-import-checked").await;
+    b.shot("12-import-checked").await;
     b.click(Locator::XPath("//button[text()='Nhập 3 câu hỏi']"))
         .await;
     b.text("main [role=status]", "Đã nhập 3 câu hỏi").await;
@@ -662,7 +702,7 @@ async fn an_organiser_checks_a_question_file_imports_it_and_creates_a_round() {
             .expect("the count");
     count.clear().await.expect("clearing");
     count.send_keys("3").await.expect("typing");
-    b.shot("12-new-round").await;
+    b.shot("13-new-round").await;
     b.click(Locator::XPath("//button[text()='Tạo vòng thi']"))
         .await;
     b.text("main h1", "Vòng 1: Tuần 1").await;
