@@ -87,10 +87,6 @@ pub(crate) enum Format {
     Xlsx,
 }
 
-fn format_of(query: &ExportQuery) -> Result<Format, ApiError> {
-    Format::parse(query.format.as_deref())
-}
-
 impl Format {
     pub(crate) fn parse(format: Option<&str>) -> Result<Self, ApiError> {
         match format.unwrap_or("json") {
@@ -105,7 +101,7 @@ impl Format {
     }
 }
 
-pub(crate) fn disposition(name: &str) -> (header::HeaderName, String) {
+fn disposition(name: &str) -> (header::HeaderName, String) {
     (
         header::CONTENT_DISPOSITION,
         format!("attachment; filename=\"{name}\""),
@@ -158,7 +154,7 @@ pub async fn winners(
     path: web::Path<Uuid>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = format_of(&query)?;
+    let format = Format::parse(query.format.as_deref())?;
     let round = judged_round(&state, &user, *path).await?;
     let items = store::winners(&state.db, round).await?;
     audit_export(&state, &user, round, "winners", format, items.len()).await?;
@@ -198,7 +194,7 @@ pub async fn results(
     path: web::Path<Uuid>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = format_of(&query)?;
+    let format = Format::parse(query.format.as_deref())?;
     let round = judged_round(&state, &user, *path).await?;
     let total = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM round_results WHERE round_id = $1"#,
