@@ -26,6 +26,8 @@ RUN mkdir -p src tests/api \
 COPY .sql[x] ./.sqlx/
 COPY migrations ./migrations
 COPY src ./src
+# The web app's files are compiled into the binary (include_str!).
+COPY web ./web
 # Cargo.toml names the tests/api target; cargo refuses a manifest whose targets are missing.
 COPY tests ./tests
 # BuildKit keeps the context's mtimes, which may be older than the stub
