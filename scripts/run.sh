@@ -20,6 +20,7 @@ hoithi_load_contests "$bin"
 
 cat >&2 <<MSG
 hoithi: serving on http://$HOITHI_LISTEN/
+hoithi:   the app   http://$HOITHI_LISTEN/ (members; staff pages at #/quan-ly)
 hoithi:   API docs  http://$HOITHI_LISTEN/docs
 hoithi:   readiness http://$HOITHI_LISTEN/readyz
 hoithi: (scripts/stop.sh stops the local PostgreSQL and Redis)
