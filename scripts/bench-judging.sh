@@ -2,7 +2,8 @@
 # Judging a big week: a release server over a database of its own holding round 1 of the
 # demo contest with N ended entries (default 1,000,000), one per member, spread over 630
 # units and seeded with COPY. Times finalize, the winners export, the full results CSV
-# (HTTP and CLI) and the full results XLSX, each with the peak RSS of the process doing it.
+# (HTTP and CLI), the full results XLSX and a rebuild of the round's Redis leaderboard,
+# each with the peak RSS of the process doing it.
 # The server's log goes to a file ($work/server.log, removed at the end).
 # Usage: scripts/bench-judging.sh [entries]   (HOITHI_BENCH_KEEP=1 keeps the database)
 set -euo pipefail
@@ -129,6 +130,11 @@ step "results xlsx (full)" "$base/rounds/$round/results?format=xlsx"
 step "contest winners xlsx" "$base/contests/cuoc-thi-demo/winners?format=xlsx"
 
 echo "== command line (peak RSS of the hoithi process)"
+/usr/bin/time -f "%e s, peak RSS %M KiB" -o "$work/time" \
+    env HOITHI_REDIS_PREFIX="$prefix" "$bin" leaderboard rebuild --round "$round" >/dev/null
+printf '%-28s %s, %s entries on the board\n' "leaderboard rebuild (Redis)" "$(cat "$work/time")" \
+    "$(redis-cli -u "$REDIS_URL" --scan --pattern "${prefix}*" | head -100 | while read -r key; do
+        [ "$(redis-cli -u "$REDIS_URL" TYPE "$key")" = zset ] && redis-cli -u "$REDIS_URL" ZCARD "$key"; done | sort -n | tail -1)"
 for format in csv xlsx; do
     /usr/bin/time -f "%e s, peak RSS %M KiB" -o "$work/time" \
         "$bin" export results --round "$round" --format "$format" -o "$work/results.$format" >/dev/null

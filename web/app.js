@@ -187,11 +187,19 @@
   }
   function onLeave(fn) { stops.push(fn); }
 
-  function page(title, ...nodes) {
-    document.title = `${title} · Hội thi trực tuyến`;
-    put($main, h("h1", {}, title), nodes);
-    $main.focus({ preventScroll: true });
-    window.scrollTo(0, 0);
+  // Each render is a new generation. A view paints through the painter it took when it
+  // started, which paints only while that view is still the current one: a slow answer
+  // for a page the member already left never covers the page they are on.
+  let generation = 0;
+  function painter() {
+    const mine = generation;
+    return (title, ...nodes) => {
+      if (mine !== generation) return;
+      document.title = `${title} · Hội thi trực tuyến`;
+      put($main, h("h1", {}, title), nodes);
+      $main.focus({ preventScroll: true });
+      window.scrollTo(0, 0);
+    };
   }
   const errorBox = (err) => h("p", { class: "error", role: "alert" }, explain(err));
   const isStaff = () => session && ["organizer", "judge", "admin"].includes(session.role);
@@ -226,6 +234,8 @@
   ];
 
   async function render() {
+    generation += 1;
+    const page = painter();
     stops.forEach((stop) => stop());
     stops = [];
     renderNav();
@@ -269,6 +279,7 @@
   }
 
   async function home() {
+    const page = painter();
     const list = await api("GET", "/contests?limit=50");
     const contests = list.items.filter((c) => c.status === "published");
     if (contests.length === 1) return go(`#/c/${contests[0].slug}`, true);
@@ -308,6 +319,7 @@
   }
 
   async function contestPage(slug) {
+    const page = painter();
     const [contest, rounds] = await Promise.all([
       api("GET", `/contests/${slug}`),
       api("GET", `/contests/${slug}/rounds?limit=100`),
@@ -324,6 +336,7 @@
   }
 
   async function roundPage(id) {
+    const page = painter();
     const round = await api("GET", `/rounds/${id}`);
     const mine = session && session.role === "member"
       ? (await api("GET", `/me/attempts?round=${id}&limit=20`)).items : [];
@@ -372,6 +385,7 @@
   }
 
   async function historyPage() {
+    const page = painter();
     if (needLogin()) return;
     const list = await api("GET", "/me/attempts?limit=100");
     page("Bài thi của tôi",
@@ -381,6 +395,7 @@
   // ---------------------------------------------------------------- taking a round
 
   async function takePage(id) {
+    const page = painter();
     if (needLogin()) return;
     const key = `hoithi.attempt.${id}`;
     const attempt = await api("GET", `/attempts/${id}`);
@@ -585,6 +600,7 @@
   // ---------------------------------------------------------------- result and answer key
 
   async function resultPage(id) {
+    const page = painter();
     if (needLogin()) return;
     const a = await api("GET", `/attempts/${id}`);
     if (a.state === "in_progress") return go(`#/bai/${id}`, true);
@@ -618,6 +634,7 @@
   // ---------------------------------------------------------------- leaderboards
 
   async function boardPage(id) {
+    const page = painter();
     const round = await api("GET", `/rounds/${id}`);
     const table = h("div");
     const mine = h("div", { role: "status", "aria-live": "polite" });
@@ -725,6 +742,7 @@
   }
 
   function loginPage() {
+    const page = painter();
     page("Đăng nhập", accountForm("Đăng nhập", [
       field("login", "Số điện thoại", { type: "text", inputmode: "tel", autocomplete: "username", required: true }, "Cán bộ dùng email."),
       field("password", "Mật khẩu", { type: "password", autocomplete: "current-password", required: true }),
@@ -733,6 +751,7 @@
   }
 
   async function registerPage() {
+    const page = painter();
     // Units one level at a time: choosing one with sub-units offers them next; the
     // deepest choice is the member's unit.
     const unitCode = h("input", { type: "hidden", name: "unit_code", value: "" });
@@ -797,6 +816,7 @@
   }
 
   async function staffHome() {
+    const page = painter();
     if (needLogin()) return;
     const list = await api("GET", "/contests?limit=100");
     page("Quản lý cuộc thi",
@@ -878,6 +898,7 @@
   }
 
   async function staffContest(slug) {
+    const page = painter();
     if (needLogin()) return;
     const [contest, rounds] = await Promise.all([
       api("GET", `/contests/${slug}`), api("GET", `/contests/${slug}/rounds?limit=100`)]);
@@ -897,6 +918,7 @@
   }
 
   async function staffRound(id) {
+    const page = painter();
     if (needLogin()) return;
     const round = await api("GET", `/rounds/${id}`);
     const judge = session.role === "judge" || session.role === "admin";

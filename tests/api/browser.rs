@@ -152,16 +152,26 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
     }
 
+    /// Clicks the element, finding it again when the page redrew it in between (a stale
+    /// element), as a person would.
     async fn click(&self, locator: Locator<'_>) {
-        self.c
-            .wait()
-            .at_most(WAIT)
-            .for_element(locator)
-            .await
-            .unwrap_or_else(|e| panic!("no {locator:?}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking {locator:?}: {e}"));
+        let started = Instant::now();
+        loop {
+            let element = self
+                .c
+                .wait()
+                .at_most(WAIT)
+                .for_element(locator)
+                .await
+                .unwrap_or_else(|e| panic!("no {locator:?}: {e}"));
+            match element.click().await {
+                Ok(()) => return,
+                Err(e) if started.elapsed() < WAIT && e.to_string().contains("stale") => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("clicking {locator:?}: {e}"),
+            }
+        }
     }
 
     async fn fill(&self, css: &str, text: &str) {
