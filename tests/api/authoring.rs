@@ -319,20 +319,7 @@ async fn questions_are_checked_stored_and_listed_with_their_answers_for_staff_on
     )
     .await;
     // A judge on the contest's staff reads it.
-    let judge = app.staff("judge", "bgk@example.org").await;
-    let judge_id: Uuid =
-        sqlx::query_scalar("SELECT id FROM accounts WHERE email = 'bgk@example.org'")
-            .fetch_one(&app.db.pool)
-            .await
-            .expect("judge id");
-    sqlx::query(
-        "INSERT INTO contest_staff (contest_id, account_id, role) VALUES ($1::uuid, $2, 'judge')",
-    )
-    .bind(&contest)
-    .bind(judge_id)
-    .execute(&app.db.pool)
-    .await
-    .expect("adding judge");
+    let judge = app.judge_of(&contest, "bgk@example.org").await;
     app.expect(200, Method::GET, &one, Some(&judge), None).await;
     assert_problem(
         app.send(Method::DELETE, &one, Some(&judge), None).await,

@@ -541,12 +541,7 @@ async fn a_judge_finalizes_the_round_and_downloads_the_winners() {
         None,
     )
     .await;
-    app.staff("judge", "bgk@example.org").await;
-    sqlx::query("INSERT INTO contest_staff (contest_id, account_id, role) SELECT $1::uuid, id, 'judge' FROM accounts WHERE email = 'bgk@example.org'")
-        .bind(&w.contest)
-        .execute(&app.db.pool)
-        .await
-        .expect("judge on staff");
+    app.judge_of(&w.contest, "bgk@example.org").await;
 
     let b = Browser::open().await;
     b.c.goto(&app.url("/#/dang-nhap")).await.expect("the page");

@@ -225,6 +225,21 @@ impl TestApp {
         response.json().await.expect("JSON")
     }
 
+    /// A judge account on `contest`'s staff (id given as text); answers its access token.
+    pub async fn judge_of(&self, contest: &str, email: &str) -> String {
+        let token = self.staff("judge", email).await;
+        sqlx::query(
+            "INSERT INTO contest_staff (contest_id, account_id, role)
+             SELECT $1::uuid, id, 'judge' FROM accounts WHERE email = $2",
+        )
+        .bind(contest)
+        .bind(email)
+        .execute(&self.db.pool)
+        .await
+        .expect("a judge on the contest's staff");
+        token
+    }
+
     /// Registers a member and answers their access token.
     pub async fn member_token(&self, phone: &str) -> String {
         self.register(phone).await["access_token"]

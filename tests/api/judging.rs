@@ -73,14 +73,8 @@ async fn round(
     )
     .await;
     let judge = app
-        .staff("judge", &format!("bgk-{slug}-{number}@example.org"))
+        .judge_of(&contest, &format!("bgk-{slug}-{number}@example.org"))
         .await;
-    sqlx::query("INSERT INTO contest_staff (contest_id, account_id, role) SELECT $1::uuid, id, 'judge' FROM accounts WHERE email = $2")
-        .bind(&contest)
-        .bind(format!("bgk-{slug}-{number}@example.org"))
-        .execute(&app.db.pool)
-        .await
-        .expect("judge on staff");
     Round {
         judge,
         organiser,
