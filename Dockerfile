@@ -12,8 +12,12 @@ WORKDIR /build
 
 # 1. Dependencies only, with stub sources, so this layer is reused until
 #    Cargo.toml / Cargo.lock change.
+# The load generator is a workspace member: its manifest (and a stub) must be there,
+# though the image never builds it.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src tests/api \
+COPY load-tests/Cargo.toml ./load-tests/
+RUN mkdir -p src tests/api load-tests/src \
+    && echo 'fn main() {}' > load-tests/src/main.rs \
     && echo 'fn main() {}' > src/main.rs \
     && : > src/lib.rs \
     && echo 'fn main() {}' > tests/api/main.rs \

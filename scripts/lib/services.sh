@@ -312,7 +312,8 @@ hoithi_start_postgres() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$sockdir'
-max_connections = 200
+# Enough for a load test's 200 clients (pgbench's) beside the server's own pool.
+max_connections = 300
 shared_buffers = 256MB
 EOF
         hoithi_log "starting PostgreSQL on 127.0.0.1:$port (data $data)"
@@ -479,11 +480,18 @@ hoithi_load_contests() {
     shopt -u nullglob
 }
 
-# Benchmarks: the release binary (`$bin`) over a database of their own named $1, created
-# afresh and migrated; DATABASE_URL is exported pointing at it. `hoithi_bench_drop` drops it.
+# Benchmarks: the release binary (`$bin`; the debug one when $2 is `dev`) over a database
+# of their own named $1, created afresh and migrated; DATABASE_URL is exported pointing at
+# it. `hoithi_bench_drop` drops it.
 hoithi_bench_db() {
-    SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
-    bin="${CARGO_TARGET_DIR:-$_HOITHI_ROOT/target}/release/hoithi"
+    local profile="${2:-release}"
+    if [[ "$profile" == dev ]]; then
+        SQLX_OFFLINE=true cargo build --locked --bin hoithi
+        bin="${CARGO_TARGET_DIR:-$_HOITHI_ROOT/target}/debug/hoithi"
+    else
+        SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
+        bin="${CARGO_TARGET_DIR:-$_HOITHI_ROOT/target}/release/hoithi"
+    fi
     bench_db="$1"
     bench_admin_url="${DATABASE_URL%/*}/postgres"
     psql -q "$bench_admin_url" -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"

@@ -255,6 +255,48 @@ async fn try_lock(redis: &Redis, key: &str) -> anyhow::Result<bool> {
     Ok(acquired.is_some())
 }
 
+/// A member's place on a round board in one round trip, read atomically (a submission
+/// landing meanwhile cannot put the rank past the total).
+/// KEYS: ready, best, set. ARGV: member id.
+/// Returns `{ready 0|1, total, best or '', 0-based rank or -1}`.
+static MY_PLACE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, '', -1} end
+local total = redis.call('ZCARD', KEYS[3])
+local best = redis.call('HGET', KEYS[2], ARGV[1])
+if not best then return {1, total, '', -1} end
+local entry = string.match(best, '^[^|]*|[^|]*|(.*)$')
+local rank = entry and redis.call('ZRANK', KEYS[3], entry)
+if not rank then return {1, total, best, -1} end
+return {1, total, best, rank}
+"#,
+    )
+});
+
+/// A member's place: `None` while the board is not ready; else the board's size, the
+/// member's best (`correct|duration|entry`) and 0-based rank when on it.
+pub async fn my_place(
+    redis: &Redis,
+    keys: &RoundKeys,
+    member: Uuid,
+) -> anyhow::Result<Option<(i64, Option<String>, Option<i64>)>> {
+    let (ready, total, best, rank): (i64, i64, String, i64) = MY_PLACE
+        .key(&keys.ready)
+        .key(&keys.best)
+        .key(&keys.set)
+        .arg(member.hyphenated().to_string())
+        .invoke_async(&mut redis.conn())
+        .await
+        .context("reading a member's place")?;
+    if ready == 0 {
+        return Ok(None);
+    }
+    let best = (!best.is_empty()).then_some(best);
+    let rank = (rank >= 0).then_some(rank);
+    Ok(Some((total, best, rank)))
+}
+
 pub async fn is_ready(redis: &Redis, ready_key: &str) -> anyhow::Result<bool> {
     let ready: bool = redis::cmd("EXISTS")
         .arg(ready_key)

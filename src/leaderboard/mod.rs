@@ -424,22 +424,21 @@ pub async fn my_place(
     member: Uuid,
 ) -> Result<MyPlace, ApiError> {
     let keys = board::RoundKeys::new(&state.redis, round.id);
-    if !round_ready(state, round).await.map_err(redis_unavailable)? {
+    let mut place = board::my_place(&state.redis, &keys, member)
+        .await
+        .map_err(redis_unavailable)?;
+    // Not in Redis yet: rebuild it from PostgreSQL (or wait for whoever is), once.
+    if place.is_none() && round_ready(state, round).await.map_err(redis_unavailable)? {
+        place = board::my_place(&state.redis, &keys, member)
+            .await
+            .map_err(redis_unavailable)?;
+    }
+    let Some((total, best, rank)) = place else {
         return Err(ApiError::Unavailable {
             detail: "the leaderboard is being rebuilt; retry shortly".to_owned(),
             retry_after_seconds: 2,
         });
-    }
-    let mut conn = state.redis.conn();
-    let (best, total): (Option<String>, i64) = redis::pipe()
-        .cmd("HGET")
-        .arg(&keys.best)
-        .arg(member.hyphenated().to_string())
-        .cmd("ZCARD")
-        .arg(&keys.set)
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| redis_unavailable(anyhow::Error::new(e)))?;
+    };
     let Some(best) = best else {
         return Ok(MyPlace {
             rank: None,
@@ -451,13 +450,6 @@ pub async fn my_place(
     let mut parts = best.splitn(3, '|');
     let correct = parts.next().and_then(|c| c.parse().ok());
     let duration = parts.next().and_then(|d| d.parse().ok());
-    let entry = parts.next().unwrap_or_default().to_owned();
-    let rank: Option<i64> = redis::cmd("ZRANK")
-        .arg(&keys.set)
-        .arg(entry)
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| redis_unavailable(anyhow::Error::new(e)))?;
     Ok(MyPlace {
         rank: rank.map(|r| r + 1),
         correct,

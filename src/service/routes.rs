@@ -6,7 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
+use crate::auth::MaybeUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::Json;
 use crate::metrics::Metrics;
@@ -151,6 +153,10 @@ pub struct Echo {
     echo: serde_json::Value,
     /// The server's clock when it answered; clients use it to correct their countdowns.
     server_time: DateTime<Utc>,
+    /// The caller's account when a token was sent (an invalid one is 401): a client checks
+    /// its token with it, and the load tests measure authenticated HTTP alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<Uuid>,
 }
 
 /// Diagnostic: answers the JSON body it was sent with the server's time. It measures the
@@ -160,12 +166,14 @@ pub struct Echo {
     responses(
         (status = 200, body = Echo),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "malformed JSON"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "a token was sent and is invalid or expired"),
         (status = 413, body = Problem, content_type = "application/problem+json", description = "body over 1 MiB"),
         (status = 415, body = Problem, content_type = "application/problem+json", description = "not application/json"),
     ))]
-pub async fn echo(Json(body): Json<serde_json::Value>) -> HttpResponse {
+pub async fn echo(user: MaybeUser, Json(body): Json<serde_json::Value>) -> HttpResponse {
     HttpResponse::Ok().json(Echo {
         echo: body,
         server_time: Utc::now(),
+        account_id: user.0.map(|u| u.id),
     })
 }

@@ -95,6 +95,54 @@ async fn json_with_charset_and_vendor_types_is_accepted() {
 }
 
 #[tokio::test]
+async fn echo_names_the_caller_of_a_valid_token_and_refuses_a_bad_one() {
+    let app = spawn_app().await;
+    let token = app.member_token("+84912000001").await;
+    let me: serde_json::Value = app
+        .api
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    let echoed = |token: Option<String>| {
+        let mut request = app
+            .api
+            .post(app.url("/api/v1/echo"))
+            .json(&serde_json::json!({"n": 7}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let response = echoed(Some(token.clone())).await.expect("echo");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["echo"]["n"], 7);
+    assert_eq!(body["account_id"], me["id"]);
+
+    // Anonymous: still answered, without an account.
+    let body: serde_json::Value = echoed(None)
+        .await
+        .expect("echo")
+        .json()
+        .await
+        .expect("json");
+    assert!(body.get("account_id").is_none(), "{body}");
+
+    // A token whose signature was tampered with is refused, not ignored.
+    // (A character inside the signature: all six of its bits count.)
+    let at = token.len() - 5;
+    let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+    let forged = format!("{}{swapped}{}", &token[..at], &token[at + 1..]);
+    let response = echoed(Some(forged)).await.expect("echo");
+    assert_problem(response, 401, "unauthorized").await;
+}
+
+#[tokio::test]
 async fn body_over_one_mebibyte_is_a_413_problem() {
     let app = spawn_app().await;
     // Just over the limit, declared with Content-Length: refused before it is read.
