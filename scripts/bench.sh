@@ -112,7 +112,7 @@ run() {
     local phase="$1"
     shift
     "$load" run "$phase" --base "$base" --round "$round" --entries "$entries" --users "$clients" \
-        --out "$work/$phase.json" "$@"
+        --server-pid "$server" --out "$work/$phase.json" "$@"
 }
 
 echo "== limits, $clients clients each"

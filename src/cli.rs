@@ -532,6 +532,28 @@ async fn rebuild_leaderboards(only: Option<Uuid>) -> anyhow::Result<()> {
         contests.insert(round.contest_id, round.contest_rounds.clone());
     }
     for (contest, rounds) in contests {
+        // The standing is kept from every round board of the contest: put missing ones
+        // back first (a round without entries costs nothing).
+        for id in &rounds {
+            let keys = board::RoundKeys::new(&redis, *id);
+            if board::is_ready(&redis, &keys.ready).await? {
+                continue;
+            }
+            let round = caches
+                .round(&pool, *id)
+                .await?
+                .with_context(|| format!("no round {id}"))?;
+            let ctx = board::RoundContext {
+                round_id: round.id,
+                contest_id: round.contest_id,
+                live: &round.live,
+                contest_rounds: &round.contest_rounds,
+            };
+            if !board::rebuild_round(&pool, &redis, &ctx).await? {
+                bail!("round {id}: another rebuild is running; try again in a minute");
+            }
+            println!("rebuilt round {id} (of the same contest)");
+        }
         if !board::rebuild_contest(&pool, &redis, contest, &rounds).await? {
             bail!("contest {contest}: another rebuild is running; try again in a minute");
         }

@@ -95,6 +95,9 @@ struct RunArgs {
     /// Share of questions takers answer right.
     #[arg(long, default_value_t = 0.7)]
     skill: f64,
+    /// The server's process id, to report the CPU it used.
+    #[arg(long)]
+    server_pid: Option<String>,
     /// Where the phase's figures go (JSON).
     #[arg(long)]
     out: PathBuf,
@@ -273,18 +276,29 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => bail!("{phase:?} runs for a time: give --seconds"),
     };
+    let server_cpu = args.server_pid.as_deref().and_then(report::cpu_seconds);
+    let own_cpu = report::cpu_seconds("self");
     let began = Instant::now();
     let metrics = (*attack)
         .execute()
         .await
         .map_err(|e| anyhow::anyhow!("goose: {e:?}"))?;
     let seconds = began.elapsed().as_secs_f64();
-    let report = PhaseReport::from_metrics(
+    let mut report = PhaseReport::from_metrics(
         &format!("{phase:?}").to_lowercase(),
         args.users,
         seconds,
         &metrics,
     );
+    if let (Some(before), Some(after)) = (
+        server_cpu,
+        args.server_pid.as_deref().and_then(report::cpu_seconds),
+    ) {
+        report.server_cpu_s = Some(((after - before) * 100.0).round() / 100.0);
+    }
+    if let (Some(before), Some(after)) = (own_cpu, report::cpu_seconds("self")) {
+        report.generator_cpu_s = Some(((after - before) * 100.0).round() / 100.0);
+    }
     report.print();
     if let (Phase::Burst, Some(path), Some(pending)) = (
         phase,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use goose::metrics::GooseMetrics;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// One kind of request in a phase.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +32,25 @@ pub struct PhaseReport {
     /// What failed, with how often (the first hundred kinds).
     #[serde(default)]
     pub failures: BTreeMap<String, usize>,
+    /// CPU seconds the server process used during the phase (user + system), when its pid
+    /// was given: the machine's two cores are shared by server, databases and generator.
+    #[serde(default)]
+    pub server_cpu_s: Option<f64>,
+    /// CPU seconds the load generator itself used.
+    #[serde(default)]
+    pub generator_cpu_s: Option<f64>,
+}
+
+/// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`.
+pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 of `rest`.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // The kernel's USER_HZ is 100 on every Linux this runs on.
+    Some(ticks / 100.0)
 }
 
 fn ms(us: u64) -> f64 {
@@ -78,6 +97,8 @@ impl PhaseReport {
             })
             .collect();
         Self {
+            server_cpu_s: None,
+            generator_cpu_s: None,
             failures,
             phase: phase.to_owned(),
             users,
@@ -96,6 +117,15 @@ impl PhaseReport {
             println!(
                 "  {name:<9} {:>8} requests {:>9.1}/s  p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  errors {}",
                 s.requests, s.rps, s.p50_ms, s.p95_ms, s.p99_ms, s.errors
+            );
+        }
+        let requests: usize = self.requests.values().map(|s| s.requests).sum();
+        if let (Some(server), Some(generator)) = (self.server_cpu_s, self.generator_cpu_s) {
+            println!(
+                "  CPU: server {server:.1} s ({:.2} cores, {:.0} µs a request), generator {generator:.1} s ({:.2} cores)",
+                server / self.seconds,
+                server * 1e6 / requests.max(1) as f64,
+                generator / self.seconds,
             );
         }
         if self.transaction_errors > 0 {
@@ -181,6 +211,22 @@ pub fn summary(args: &SummaryArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| p.requests.values().map(|s| s.errors).sum::<usize>() + p.transaction_errors)
         .sum();
+    // Where each phase's CPU went: the two cores are shared by everyone.
+    let cpu: BTreeMap<&str, Value> = [&echo, &burst, &rush, &take, &top50, &me, &mixed]
+        .iter()
+        .map(|p| {
+            let requests: usize = p.requests.values().map(|s| s.requests).sum();
+            (
+                p.phase.as_str(),
+                json!({
+                    "seconds": p.seconds,
+                    "server_cpu_s": p.server_cpu_s,
+                    "server_cpu_us_per_request": p.server_cpu_s.map(|c| (c * 1e6 / requests.max(1) as f64).round()),
+                    "generator_cpu_s": p.generator_cpu_s,
+                }),
+            )
+        })
+        .collect();
     let about: BTreeMap<_, _> = args.about.iter().cloned().collect();
     let week: BTreeMap<_, _> = args.week.iter().cloned().collect();
     let out = json!({
@@ -200,6 +246,7 @@ pub fn summary(args: &SummaryArgs) -> anyhow::Result<()> {
             "submit_to_ceiling": (submit.rps / b * 1000.0).round() / 1000.0,
         },
         "mixed": mixed.requests,
+        "cpu": cpu,
         "week": week,
         "errors": errors,
     });

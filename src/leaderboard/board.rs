@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::StreamExt;
 use redis::Script;
 use uuid::Uuid;
 
@@ -122,14 +123,14 @@ end
 if not round_changed then
   if ARGV[8] ~= 'recompute' and redis.call('EXISTS', KEYS[3]) == 0 then
     -- The round board is incomplete, so the contest standing cannot be computed here.
-    redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
+    redis.call('UNLINK', KEYS[6], KEYS[7], KEYS[8])
   end
   return 0
 end
 local correct, duration = 0, 0
 for i = 12, #KEYS, 2 do
   if redis.call('EXISTS', KEYS[i + 1]) == 0 then
-    redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
+    redis.call('UNLINK', KEYS[6], KEYS[7], KEYS[8])
     return 1
   end
   local best = redis.call('HGET', KEYS[i], member)
@@ -155,21 +156,12 @@ return 1
 static FINISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('RENAME', KEYS[1], KEYS[3])
-else
-  redis.call('DEL', KEYS[3])
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('RENAME', KEYS[2], KEYS[4])
-else
-  redis.call('DEL', KEYS[4])
-end
-if redis.call('EXISTS', KEYS[8]) == 1 then
-  redis.call('RENAME', KEYS[8], KEYS[9])
-else
-  redis.call('DEL', KEYS[9])
-end
+-- UNLINK before RENAME: the old board is freed in the background (a RENAME over it, or a
+-- DEL, would free a million entries inside this script and stall Redis for seconds).
+redis.call('UNLINK', KEYS[3], KEYS[4], KEYS[9])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[3]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]) end
+if redis.call('EXISTS', KEYS[8]) == 1 then redis.call('RENAME', KEYS[8], KEYS[9]) end
 redis.call('SET', KEYS[5], '1')
 local queued = redis.call('LRANGE', KEYS[7], 0, -1)
 redis.call('DEL', KEYS[6], KEYS[7])
@@ -306,6 +298,45 @@ pub async fn is_ready(redis: &Redis, ready_key: &str) -> anyhow::Result<bool> {
     Ok(ready)
 }
 
+async fn clear_temp(redis: &Redis, set: &str, hash: &str) -> anyhow::Result<()> {
+    // UNLINK: a leftover temporary board of a million entries is freed in the background.
+    let _: () = redis::cmd("UNLINK")
+        .arg(set)
+        .arg(hash)
+        .query_async(&mut redis.conn())
+        .await
+        .context("clearing a temporary leaderboard")?;
+    Ok(())
+}
+
+/// Fills a temporary board (emptied first) from a stream of rows, a chunk at a time, so
+/// memory stays flat whatever the board's size. Returns how many rows it wrote.
+async fn fill_temp(
+    redis: &Redis,
+    set: &str,
+    hash: &str,
+    rows: impl futures_util::Stream<Item = anyhow::Result<(f64, String, String, String)>>,
+) -> anyhow::Result<usize> {
+    clear_temp(redis, set, hash).await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut count = 0;
+    while let Some(row) = rows.next().await {
+        chunk.push(row?);
+        if chunk.len() == CHUNK {
+            write_temp(redis, set, hash, &chunk).await?;
+            count += chunk.len();
+            chunk.clear();
+        }
+    }
+    if !chunk.is_empty() {
+        write_temp(redis, set, hash, &chunk).await?;
+        count += chunk.len();
+    }
+    Ok(count)
+}
+
+/// Adds rows (score, set member, hash field, hash value) to a temporary board.
 async fn write_temp(
     redis: &Redis,
     set: &str,
@@ -313,12 +344,6 @@ async fn write_temp(
     rows: &[(f64, String, String, String)],
 ) -> anyhow::Result<()> {
     let mut conn = redis.conn();
-    let _: () = redis::cmd("DEL")
-        .arg(set)
-        .arg(hash)
-        .query_async(&mut conn)
-        .await
-        .context("clearing a temporary leaderboard")?;
     for chunk in rows.chunks(CHUNK) {
         let mut zadd = redis::cmd("ZADD");
         zadd.arg(set);
@@ -380,22 +405,20 @@ pub async fn rebuild_round(
     if !try_lock(redis, &keys.lock).await? {
         return Ok(false);
     }
-    let ranked = store::round_ranking(pool, ctx.round_id, ctx.live, None, 0).await?;
-    let rows: Vec<(f64, String, String, String)> = ranked
-        .iter()
-        .map(|r| {
-            let (score, member) = encoding::round_member(ctx.live, &r.entry);
-            let best = format!("{}|{}|{member}", r.entry.correct, r.entry.duration_ms);
+    let (temp_set, temp_hash) = (format!("{}:tmp", keys.set), format!("{}:tmp", keys.best));
+    let rows = store::round_best(pool, ctx.round_id, ctx.live).map(|entry| {
+        entry.map(|entry| {
+            let (score, member) = encoding::round_member(ctx.live, &entry);
+            let value = format!("{}|{}|{member}", entry.correct, entry.duration_ms);
             (
                 score,
                 member,
-                r.entry.member_id.hyphenated().to_string(),
-                best,
+                entry.member_id.hyphenated().to_string(),
+                value,
             )
         })
-        .collect();
-    let (temp_set, temp_hash) = (format!("{}:tmp", keys.set), format!("{}:tmp", keys.best));
-    write_temp(redis, &temp_set, &temp_hash, &rows).await?;
+    });
+    let count = fill_temp(redis, &temp_set, &temp_hash, rows).await?;
     let temp_units = format!("{}:tmp", keys.units);
     let units = store::unit_participants(pool, ctx.round_id).await?;
     let mut fill = redis::pipe();
@@ -435,7 +458,7 @@ pub async fn rebuild_round(
             record(redis, ctx, &entry, unit).await?;
         }
     }
-    tracing::info!(entries = rows.len(), "rebuilt a round leaderboard");
+    tracing::info!(entries = count, "rebuilt a round leaderboard");
     Ok(true)
 }
 
@@ -452,10 +475,8 @@ pub async fn rebuild_contest(
     if !try_lock(redis, &keys.lock).await? {
         return Ok(false);
     }
-    let standing = store::contest_standing(pool, contest_id).await?;
-    let rows: Vec<(f64, String, String, String)> = standing
-        .iter()
-        .map(|s| {
+    let rows = store::contest_standing(pool, contest_id).map(|standing| {
+        standing.map(|s| {
             let (score, member) = encoding::contest_member(s.member_id, s.correct, s.duration_ms);
             (
                 score,
@@ -464,9 +485,9 @@ pub async fn rebuild_contest(
                 member,
             )
         })
-        .collect();
+    });
     let (temp_set, temp_hash) = (format!("{}:tmp", keys.set), format!("{}:tmp", keys.totals));
-    write_temp(redis, &temp_set, &temp_hash, &rows).await?;
+    let count = fill_temp(redis, &temp_set, &temp_hash, rows).await?;
     let queued = finish(
         redis,
         Swap {
@@ -504,7 +525,7 @@ pub async fn rebuild_contest(
             invoke_record(redis, &ctx, &entry, None, "recompute").await?;
         }
     }
-    tracing::info!(entries = rows.len(), "rebuilt a contest leaderboard");
+    tracing::info!(entries = count, "rebuilt a contest leaderboard");
     Ok(true)
 }
 

@@ -264,6 +264,20 @@ async fn round_ready(state: &AppState, round: &RoundInfo) -> anyhow::Result<bool
         || board::rebuild_round(&state.db, &state.redis, &context(round)).await?)
 }
 
+/// Every round board of a contest in Redis, rebuilding those that are not; `false` while
+/// someone else is rebuilding one.
+async fn rounds_ready(state: &AppState, rounds: &[Uuid]) -> anyhow::Result<bool> {
+    for id in rounds {
+        let Some(round) = state.caches.round(&state.db, *id).await? else {
+            continue;
+        };
+        if !round_ready(state, &round).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// `None` when the board is being rebuilt by someone else (read PostgreSQL meanwhile).
 async fn round_page_from_redis(
     state: &AppState,
@@ -370,11 +384,16 @@ pub async fn contest_page(
     let ready = board::is_ready(&state.redis, &keys.ready)
         .await
         .map_err(redis_unavailable)?;
-    if !ready
-        && !board::rebuild_contest(&state.db, &state.redis, contest_id, contest_rounds)
+    // The standing is kept from the round boards: each must be in Redis before it is built
+    // (else the next submission would find one missing and throw the standing away).
+    let built = ready
+        || (rounds_ready(state, contest_rounds)
             .await
             .map_err(redis_unavailable)?
-    {
+            && board::rebuild_contest(&state.db, &state.redis, contest_id, contest_rounds)
+                .await
+                .map_err(redis_unavailable)?);
+    if !built {
         return Err(ApiError::Unavailable {
             detail: "the contest standing is being rebuilt; retry shortly".to_owned(),
             retry_after_seconds: 2,

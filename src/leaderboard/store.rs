@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
+use futures_util::StreamExt;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -21,6 +22,42 @@ fn key_names(live: &[RankKey]) -> (Option<&'static str>, Option<&'static str>) {
 pub struct RankedRow {
     pub entry: Entry,
     pub total: i64,
+}
+
+/// Each member's best ended attempt at the round, in no particular order, streamed (for a
+/// rebuild: Redis orders them, and a million rows never sit in memory at once).
+pub fn round_best<'a>(
+    pool: &'a PgPool,
+    round_id: Uuid,
+    live: &[RankKey],
+) -> impl futures_util::Stream<Item = anyhow::Result<Entry>> + 'a {
+    let (k1, k2) = key_names(live);
+    sqlx::query!(
+        r#"SELECT DISTINCT ON (member_id) id, member_id, correct AS "correct!",
+                  duration_ms AS "duration_ms!", submitted_at AS "submitted_at!"
+           FROM attempts
+           WHERE round_id = $1 AND state <> 'in_progress'
+           ORDER BY member_id, correct DESC,
+                    CASE WHEN $2 = 'duration' THEN duration_ms END,
+                    CASE WHEN $2 = 'submitted_at' THEN submitted_at END,
+                    CASE WHEN $3 = 'duration' THEN duration_ms END,
+                    CASE WHEN $3 = 'submitted_at' THEN submitted_at END,
+                    id"#,
+        round_id,
+        k1,
+        k2
+    )
+    .fetch(pool)
+    .map(|row| {
+        let r = row.context("reading a round's best entries")?;
+        Ok(Entry {
+            member_id: r.member_id,
+            attempt_id: r.id,
+            correct: i32::from(r.correct),
+            duration_ms: i64::from(r.duration_ms),
+            submitted_at: r.submitted_at,
+        })
+    })
 }
 
 /// Each member's best ended attempt at the round, in live ranking order.
@@ -88,9 +125,12 @@ pub struct Standing {
 
 /// Rule 9: per member, the sum over the contest's rounds of their counted attempt's correct
 /// answers and durations (each round's best by its own live chain).
-#[tracing::instrument(skip(pool))]
-pub async fn contest_standing(pool: &PgPool, contest_id: Uuid) -> anyhow::Result<Vec<Standing>> {
-    let rows = sqlx::query!(
+/// Streamed, in no particular order (for a rebuild).
+pub fn contest_standing(
+    pool: &PgPool,
+    contest_id: Uuid,
+) -> impl futures_util::Stream<Item = anyhow::Result<Standing>> + '_ {
+    sqlx::query!(
         r#"WITH best AS (
                SELECT DISTINCT ON (a.round_id, a.member_id) a.member_id, a.correct, a.duration_ms
                FROM attempts a
@@ -109,17 +149,15 @@ pub async fn contest_standing(pool: &PgPool, contest_id: Uuid) -> anyhow::Result
            FROM best GROUP BY member_id"#,
         contest_id
     )
-    .fetch_all(pool)
-    .await
-    .context("ranking a contest from PostgreSQL")?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Standing {
+    .fetch(pool)
+    .map(|row| {
+        let r = row.context("ranking a contest from PostgreSQL")?;
+        Ok(Standing {
             member_id: r.member_id,
             correct: r.correct,
             duration_ms: r.duration_ms,
         })
-        .collect())
+    })
 }
 
 /// The ended attempts with these ids (pending updates to apply after a rebuild), with

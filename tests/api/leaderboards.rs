@@ -633,3 +633,79 @@ async fn the_rebuild_command_puts_a_round_board_back_from_postgresql() {
         .expect("ZCARD");
     assert_eq!(size, 50);
 }
+
+/// `hoithi leaderboard rebuild --round` on a Redis that lost everything.
+fn rebuild_round_command(app: &TestApp, round: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_hoithi"))
+        .args(["leaderboard", "rebuild", "--round", round])
+        .env_remove("RUST_LOG")
+        .env("DATABASE_URL", &app.db.url)
+        .env("REDIS_URL", crate::helpers::redis_url())
+        .env("HOITHI_REDIS_PREFIX", &app.redis_prefix)
+        .output()
+        .expect("running hoithi leaderboard rebuild");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_round_rebuilt_alone_keeps_its_contest_standing_through_the_next_submission() {
+    let app = spawn_app().await;
+    let (organiser, contest, rounds) = contest(&app, 2, json!(["correct", "duration"])).await;
+    let key = answer_key(&app, &organiser, &contest).await;
+    let first = app.member_token("+84912000101").await;
+    submit(&app, &first, &rounds[0], 1, &key).await;
+
+    // Redis comes back empty; only round 1 is rebuilt by hand.
+    let redis = redis_for(&app);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", app.redis_prefix))
+        .query_async(&mut redis.conn())
+        .await
+        .expect("KEYS");
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut redis.conn())
+        .await
+        .expect("DEL");
+    rebuild_round_command(&app, &rounds[0]);
+    // The contest's other round came back with it: the standing is kept from both boards.
+    let round2: Uuid = rounds[1].parse().expect("uuid");
+    let round2_keys = board::RoundKeys::new(&redis, round2);
+    assert!(
+        board::is_ready(&redis, &round2_keys.ready)
+            .await
+            .expect("ready")
+    );
+    let contest_id: Uuid = contest.parse().expect("uuid");
+    let contest_keys = board::ContestKeys::new(&redis, contest_id);
+    assert!(
+        board::is_ready(&redis, &contest_keys.ready)
+            .await
+            .expect("ready")
+    );
+
+    // The next submission updates the standing instead of throwing it away.
+    let second = app.member_token("+84912000102").await;
+    submit(&app, &second, &rounds[0], 2, &key).await;
+    assert!(
+        board::is_ready(&redis, &contest_keys.ready)
+            .await
+            .expect("ready")
+    );
+    let standing = app
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/v1/contests/{contest}/leaderboard"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(standing["total"], 2, "{standing}");
+    assert_eq!(standing["items"][0]["correct"], 2, "{standing}");
+    assert_eq!(standing["items"][1]["correct"], 1, "{standing}");
+}
