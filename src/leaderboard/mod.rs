@@ -49,6 +49,31 @@ pub struct Page {
     /// Members on the board.
     pub total: i64,
     pub updated_at: DateTime<Utc>,
+    /// The page as JSON, made once per cached page instead of once per request (a hot top
+    /// 50 is read thousands of times a second).
+    #[serde(skip)]
+    #[schema(ignore)]
+    json: std::sync::OnceLock<actix_web::web::Bytes>,
+}
+
+impl Page {
+    pub fn new(items: Vec<Item>, total: i64, updated_at: DateTime<Utc>) -> Self {
+        Self {
+            items,
+            total,
+            updated_at,
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The page serialized, once.
+    pub fn json(&self) -> anyhow::Result<actix_web::web::Bytes> {
+        if let Some(bytes) = self.json.get() {
+            return Ok(bytes.clone());
+        }
+        let bytes = actix_web::web::Bytes::from(serde_json::to_vec(self)?);
+        Ok(self.json.get_or_init(|| bytes).clone())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,12 +138,16 @@ impl Leaderboards {
             return Ok(unit);
         }
         let unit = store::unit_of(pool, member).await?;
+        self.remember_unit(member, unit);
+        Ok(unit)
+    }
+
+    fn remember_unit(&self, member: Uuid, unit: Option<Uuid>) {
         let mut units = self.units.lock().unwrap_or_else(|p| p.into_inner());
         if units.len() > 1_000_000 {
             units.clear();
         }
         units.insert(member, (Instant::now(), unit));
-        Ok(unit)
     }
 
     fn missed(&self, round: Uuid, contest: Uuid) {
@@ -166,6 +195,16 @@ fn context(round: &RoundInfo) -> RoundContext<'_> {
 /// Puts an ended attempt on the boards. PostgreSQL already holds it, so a Redis failure
 /// only delays the boards: it is logged and the boards are rebuilt once Redis is back.
 pub async fn record(state: &AppState, row: &AttemptRow) {
+    record_with(state, row, None).await;
+}
+
+/// [`record`] when the member's unit is already known (read with the submission).
+pub async fn record_in_unit(state: &AppState, row: &AttemptRow, unit: Option<Uuid>) {
+    state.leaderboards.remember_unit(row.member_id, unit);
+    record_with(state, row, Some(unit)).await;
+}
+
+async fn record_with(state: &AppState, row: &AttemptRow, known_unit: Option<Option<Uuid>>) {
     let (Some(correct), Some(duration_ms), Some(submitted_at)) =
         (row.correct, row.duration_ms, row.submitted_at)
     else {
@@ -186,7 +225,11 @@ pub async fn record(state: &AppState, row: &AttemptRow) {
         duration_ms: i64::from(duration_ms),
         submitted_at,
     };
-    let unit = match state.leaderboards.unit_of(&state.db, row.member_id).await {
+    let looked_up = match known_unit {
+        Some(unit) => Ok(unit),
+        None => state.leaderboards.unit_of(&state.db, row.member_id).await,
+    };
+    let unit = match looked_up {
         Ok(unit) => unit,
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "leaderboard not updated");
@@ -319,11 +362,7 @@ async fn round_page_from_redis(
             item(offset + i as i64 + 1, *id, &people, correct, duration)
         })
         .collect();
-    Ok(Some(Page {
-        items,
-        total,
-        updated_at: Utc::now(),
-    }))
+    Ok(Some(Page::new(items, total, Utc::now())))
 }
 
 async fn round_page_from_postgres(
@@ -336,23 +375,20 @@ async fn round_page_from_postgres(
     let total = rows.first().map_or(0, |r| r.total);
     let ids: Vec<Uuid> = rows.iter().map(|r| r.entry.member_id).collect();
     let people = names(state, &ids).await?;
-    Ok(Page {
-        items: rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                item(
-                    offset + i as i64 + 1,
-                    r.entry.member_id,
-                    &people,
-                    i64::from(r.entry.correct),
-                    r.entry.duration_ms,
-                )
-            })
-            .collect(),
-        total,
-        updated_at: Utc::now(),
-    })
+    let items = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            item(
+                offset + i as i64 + 1,
+                r.entry.member_id,
+                &people,
+                i64::from(r.entry.correct),
+                r.entry.duration_ms,
+            )
+        })
+        .collect();
+    Ok(Page::new(items, total, Utc::now()))
 }
 
 fn redis_unavailable(e: anyhow::Error) -> ApiError {
@@ -417,11 +453,7 @@ pub async fn contest_page(
             item(offset + i as i64 + 1, *id, &people, correct, duration)
         })
         .collect();
-    let page = Arc::new(Page {
-        items,
-        total,
-        updated_at: Utc::now(),
-    });
+    let page = Arc::new(Page::new(items, total, Utc::now()));
     state.leaderboards.keep(key, page.clone());
     Ok(page)
 }

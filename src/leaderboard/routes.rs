@@ -68,7 +68,9 @@ pub async fn round_leaderboard(
     let page = PageQuery::parse(query.limit, query.offset)?;
     let round = visible_round(&state, user.as_ref(), *path).await?;
     let board = leaderboard::round_page(&state, &round, page.limit, page.offset).await?;
-    Ok(HttpResponse::Ok().json(&*board))
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(board.json()?))
 }
 
 /// The caller's place on the round's leaderboard.
@@ -110,5 +112,7 @@ pub async fn contest_leaderboard(
     let round_ids: Vec<Uuid> = rounds.iter().map(|r| r.id).collect();
     let board =
         leaderboard::contest_page(&state, contest.id, &round_ids, page.limit, page.offset).await?;
-    Ok(HttpResponse::Ok().json(&*board))
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(board.json()?))
 }

@@ -572,9 +572,9 @@ pub async fn submit_attempt(
         },
     )
     .await?;
-    match stored {
-        Some(row) => {
-            leaderboard::record(&state, &row).await;
+    match stored.map(store::SubmittedRow::split) {
+        Some((row, unit)) => {
+            leaderboard::record_in_unit(&state, &row, unit).await;
             submitted(&row)
         }
         // Ended meanwhile (a retry that raced this one, or the sweeper): answer what is stored.

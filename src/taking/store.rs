@@ -135,16 +135,62 @@ pub struct Submission<'a> {
     pub correct: i16,
 }
 
-/// Ends the attempt with its result. `None` when it had already ended (a concurrent submit
-/// or the sweeper won): the caller reads back what was stored.
-pub async fn submit(pool: &PgPool, s: &Submission<'_>) -> anyhow::Result<Option<AttemptRow>> {
+/// A submitted attempt with its member's unit, which the leaderboards count it under.
+pub struct SubmittedRow {
+    pub id: Uuid,
+    pub round_id: Uuid,
+    pub member_id: Uuid,
+    pub number: i16,
+    pub state: String,
+    pub started_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub paper_revisions: Vec<Uuid>,
+    pub paper_option_order: Vec<i32>,
+    pub answers: Vec<i16>,
+    pub prediction: Option<i64>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i32>,
+    pub correct: Option<i16>,
+    pub total: Option<i16>,
+    pub unit_id: Option<Uuid>,
+}
+
+impl SubmittedRow {
+    pub fn split(self) -> (AttemptRow, Option<Uuid>) {
+        let row = AttemptRow {
+            id: self.id,
+            round_id: self.round_id,
+            member_id: self.member_id,
+            number: self.number,
+            state: self.state,
+            started_at: self.started_at,
+            deadline: self.deadline,
+            paper_revisions: self.paper_revisions,
+            paper_option_order: self.paper_option_order,
+            answers: self.answers,
+            prediction: self.prediction,
+            submitted_at: self.submitted_at,
+            duration_ms: self.duration_ms,
+            correct: self.correct,
+            total: self.total,
+        };
+        (row, self.unit_id)
+    }
+}
+
+/// Ends the attempt with its result, and reads the member's unit in the same statement (the
+/// leaderboards need it; a separate query cost a round trip on every submission). `None`
+/// when it had already ended (a concurrent submit or the sweeper won): the caller reads
+/// back what was stored.
+pub async fn submit(pool: &PgPool, s: &Submission<'_>) -> anyhow::Result<Option<SubmittedRow>> {
     sqlx::query_as!(
-        AttemptRow,
+        SubmittedRow,
         r#"UPDATE attempts SET state = 'submitted', answers = $2, prediction = $3,
                   submitted_at = $4, duration_ms = $5, correct = $6, total = cardinality(paper_revisions)
            WHERE id = $1 AND state = 'in_progress'
            RETURNING id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
-                     paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total"#,
+                     paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total,
+                     (SELECT unit_id FROM accounts WHERE accounts.id = attempts.member_id) AS unit_id"#,
         s.id,
         s.answers,
         s.prediction,
