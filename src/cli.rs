@@ -502,6 +502,29 @@ async fn import_questions(
     Ok(())
 }
 
+/// Rebuilds one round's board from PostgreSQL; answers its contest and the contest's rounds.
+async fn rebuild_one_round(
+    pool: &sqlx::PgPool,
+    redis: &Redis,
+    caches: &Caches,
+    id: Uuid,
+) -> anyhow::Result<(Uuid, Vec<Uuid>)> {
+    let round = caches
+        .round(pool, id)
+        .await?
+        .with_context(|| format!("no round {id}"))?;
+    let ctx = board::RoundContext {
+        round_id: round.id,
+        contest_id: round.contest_id,
+        live: &round.live,
+        contest_rounds: &round.contest_rounds,
+    };
+    if !board::rebuild_round(pool, redis, &ctx).await? {
+        bail!("round {id}: another rebuild is running; try again in a minute");
+    }
+    Ok((round.contest_id, round.contest_rounds.clone()))
+}
+
 async fn rebuild_leaderboards(only: Option<Uuid>) -> anyhow::Result<()> {
     let pool = cli_pool().await?;
     let redis = Redis::connect_lazy(&RedisSettings::from_env()?)?;
@@ -515,44 +538,19 @@ async fn rebuild_leaderboards(only: Option<Uuid>) -> anyhow::Result<()> {
     };
     let mut contests = std::collections::BTreeMap::new();
     for id in rounds {
-        let round = caches
-            .round(&pool, id)
-            .await?
-            .with_context(|| format!("no round {id}"))?;
-        let ctx = board::RoundContext {
-            round_id: round.id,
-            contest_id: round.contest_id,
-            live: &round.live,
-            contest_rounds: &round.contest_rounds,
-        };
-        if !board::rebuild_round(&pool, &redis, &ctx).await? {
-            bail!("round {id}: another rebuild is running; try again in a minute");
-        }
+        let (contest, contest_rounds) = rebuild_one_round(&pool, &redis, &caches, id).await?;
         println!("rebuilt round {id}");
-        contests.insert(round.contest_id, round.contest_rounds.clone());
+        contests.insert(contest, contest_rounds);
     }
     for (contest, rounds) in contests {
         // The standing is kept from every round board of the contest: put missing ones
         // back first (a round without entries costs nothing).
         for id in &rounds {
             let keys = board::RoundKeys::new(&redis, *id);
-            if board::is_ready(&redis, &keys.ready).await? {
-                continue;
+            if !board::is_ready(&redis, &keys.ready).await? {
+                rebuild_one_round(&pool, &redis, &caches, *id).await?;
+                println!("rebuilt round {id} (of the same contest)");
             }
-            let round = caches
-                .round(&pool, *id)
-                .await?
-                .with_context(|| format!("no round {id}"))?;
-            let ctx = board::RoundContext {
-                round_id: round.id,
-                contest_id: round.contest_id,
-                live: &round.live,
-                contest_rounds: &round.contest_rounds,
-            };
-            if !board::rebuild_round(&pool, &redis, &ctx).await? {
-                bail!("round {id}: another rebuild is running; try again in a minute");
-            }
-            println!("rebuilt round {id} (of the same contest)");
         }
         if !board::rebuild_contest(&pool, &redis, contest, &rounds).await? {
             bail!("contest {contest}: another rebuild is running; try again in a minute");

@@ -610,19 +610,7 @@ async fn the_rebuild_command_puts_a_round_board_back_from_postgresql() {
     let (_, _, rounds) = contest(&app, 1, json!(["correct", "duration"])).await;
     let round: Uuid = rounds[0].parse().expect("uuid");
     random_entries(&app, round, 50, 11).await;
-    let output = Command::new(env!("CARGO_BIN_EXE_hoithi"))
-        .args(["leaderboard", "rebuild", "--round", &rounds[0]])
-        .env_remove("RUST_LOG")
-        .env("DATABASE_URL", &app.db.url)
-        .env("REDIS_URL", crate::helpers::redis_url())
-        .env("HOITHI_REDIS_PREFIX", &app.redis_prefix)
-        .output()
-        .expect("running hoithi leaderboard rebuild");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    rebuild_round_command(&app, &rounds[0]);
     let redis = redis_for(&app);
     let keys = board::RoundKeys::new(&redis, round);
     assert!(board::is_ready(&redis, &keys.ready).await.expect("ready"));
