@@ -47,7 +47,7 @@ command -v redis-benchmark >/dev/null || _hoithi_apt_install redis-tools
 
 hoithi_bench_db "hoithi_bench_week_$$" "$profile"
 if [[ "$profile" == dev ]]; then
-    SQLX_OFFLINE=true cargo build --locked -p hoithi-load
+    # Built already with the rest of the workspace (scripts/test.sh's flags).
     load="${CARGO_TARGET_DIR:-$root/target}/debug/hoithi-load"
 else
     SQLX_OFFLINE=true cargo build --release --locked -p hoithi-load

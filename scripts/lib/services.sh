@@ -486,7 +486,9 @@ hoithi_load_contests() {
 hoithi_bench_db() {
     local profile="${2:-release}"
     if [[ "$profile" == dev ]]; then
-        SQLX_OFFLINE=true cargo build --locked --bin hoithi
+        # The same build as scripts/test.sh's: with other flags cargo unifies features
+        # differently and rebuilds half the dependency tree.
+        SQLX_OFFLINE=true cargo build --workspace --locked --all-targets
         bin="${CARGO_TARGET_DIR:-$_HOITHI_ROOT/target}/debug/hoithi"
     else
         SQLX_OFFLINE=true cargo build --release --locked --bin hoithi
