@@ -336,32 +336,30 @@ async fn fill_temp(
     Ok(count)
 }
 
-/// Adds rows (score, set member, hash field, hash value) to a temporary board.
+/// Adds one chunk of rows (score, set member, hash field, hash value) to a temporary board,
+/// in one round trip; [`fill_temp`] cuts the stream into chunks.
 async fn write_temp(
     redis: &Redis,
     set: &str,
     hash: &str,
     rows: &[(f64, String, String, String)],
 ) -> anyhow::Result<()> {
-    let mut conn = redis.conn();
-    for chunk in rows.chunks(CHUNK) {
-        let mut zadd = redis::cmd("ZADD");
-        zadd.arg(set);
-        let mut hset = redis::cmd("HSET");
-        hset.arg(hash);
-        for (score, member, field, value) in chunk {
-            zadd.arg(*score).arg(member);
-            hset.arg(field).arg(value);
-        }
-        let _: () = redis::pipe()
-            .add_command(zadd)
-            .ignore()
-            .add_command(hset)
-            .ignore()
-            .query_async(&mut conn)
-            .await
-            .context("filling a temporary leaderboard")?;
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(set);
+    let mut hset = redis::cmd("HSET");
+    hset.arg(hash);
+    for (score, member, field, value) in rows {
+        zadd.arg(*score).arg(member);
+        hset.arg(field).arg(value);
     }
+    let _: () = redis::pipe()
+        .add_command(zadd)
+        .ignore()
+        .add_command(hset)
+        .ignore()
+        .query_async(&mut redis.conn())
+        .await
+        .context("filling a temporary leaderboard")?;
     Ok(())
 }
 
