@@ -12,6 +12,7 @@
 //! | `HOITHI_DB_ACQUIRE_TIMEOUT_MS` | `3000` | how long a request waits for a pool connection |
 //! | `HOITHI_WORKERS` | CPU count | HTTP worker threads |
 //! | `HOITHI_SHUTDOWN_TIMEOUT_SECONDS` | `30` | how long SIGTERM waits for in-flight requests |
+//! | `HOITHI_REQUEST_TIMEOUT_SECONDS` | `60` | how long a request may take until its answer starts (408 for a slow body, else 503) |
 //! | `HOITHI_PASSWORD_HASH_CONCURRENCY` | CPU count | password hashes computed at once |
 //! | `HOITHI_SUBMIT_GRACE_MS` | `3000` | how long past an attempt's deadline a submission is still accepted |
 //! | `HOITHI_SWEEP_INTERVAL_MS` | `5000` | how often attempts whose time ran out are closed |
@@ -42,6 +43,8 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     pub workers: usize,
     pub shutdown_timeout: Duration,
+    /// How long a request may take, body and handler, until its answer starts.
+    pub request_timeout: Duration,
     pub password_hash_concurrency: usize,
     pub trust_forwarded_for: bool,
     /// How long past an attempt's deadline a submission is still accepted.
@@ -101,6 +104,12 @@ impl Settings {
                 "HOITHI_SHUTDOWN_TIMEOUT_SECONDS",
                 30,
                 0..=3600,
+            )?),
+            request_timeout: Duration::from_secs(parse_or(
+                get,
+                "HOITHI_REQUEST_TIMEOUT_SECONDS",
+                60,
+                1..=3600,
             )?),
             password_hash_concurrency: parse_or(
                 get,

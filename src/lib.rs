@@ -15,6 +15,7 @@
 //! - [`judging`]: finalizing rounds, prizes, disqualification.
 //! - [`leaderboard`]: live round and contest leaderboards in Redis, rebuilt from PostgreSQL.
 //! - [`db`]: the PostgreSQL pool and migrations.
+//! - [`deadline`]: every request's time limit (408 for a slow body, 503 for a stuck handler).
 //! - [`kv`]: Redis with the key prefix.
 //! - [`state`]: what handlers share.
 //! - [`openapi`]: the OpenAPI document.
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod config;
 pub mod contests;
 pub mod db;
+pub mod deadline;
 pub mod domain;
 pub mod error;
 pub mod extract;

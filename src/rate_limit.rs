@@ -43,6 +43,29 @@ pub const FAILED_LOGINS_PER_LOGIN: Limit = Limit {
     window: Duration::from_secs(60),
 };
 
+/// Attempts started (or resumed through the start call) by one member. A member has at
+/// most a few attempts a round; a client retrying over a bad mobile link needs a few more.
+pub const STARTS_PER_MEMBER: Limit = Limit {
+    name: "start_member",
+    max: 30,
+    window: Duration::from_secs(600),
+};
+
+/// Autosaves by one member: the app saves after each change, about one every few seconds
+/// for a fast reader; two a second for a minute is far beyond a person.
+pub const AUTOSAVES_PER_MEMBER: Limit = Limit {
+    name: "autosave_member",
+    max: 120,
+    window: Duration::from_secs(60),
+};
+
+/// Submissions by one member, retries included (a retry answers the stored result).
+pub const SUBMITS_PER_MEMBER: Limit = Limit {
+    name: "submit_member",
+    max: 30,
+    window: Duration::from_secs(60),
+};
+
 /// INCR the counter, start its window on the first event, answer the count and the
 /// milliseconds left in the window.
 static HIT: LazyLock<redis::Script> = LazyLock::new(|| {

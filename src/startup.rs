@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
@@ -18,6 +19,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{self, JwtKeys, PasswordHasher};
 use crate::config::Settings;
+use crate::deadline::{self, RequestTimeout};
 use crate::error::{self, ApiError};
 use crate::kv::Redis;
 use crate::leaderboard::Leaderboards;
@@ -86,18 +88,21 @@ impl Application {
         let sweeper = taking::sweeper::spawn(state.clone().into_inner(), settings.sweep_interval);
         let jwt = web::Data::from(jwt);
         let metrics = web::Data::new(Metrics::new()?);
+        let request_timeout = web::Data::new(RequestTimeout(settings.request_timeout));
         let openapi = ApiDoc::openapi();
 
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(request_timeout.clone())
                 .app_data(jwt.clone())
                 .app_data(web::QueryConfig::default().error_handler(extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(extract::path_error))
                 // Innermost first: the last `wrap` sees the request first.
                 .wrap(ErrorHandlers::new().default_handler(error::problem_for_framework_errors))
                 .wrap(from_fn(catch_panic))
+                .wrap(from_fn(deadline::limit))
                 .wrap(from_fn(metrics::track))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::default())
@@ -122,6 +127,9 @@ impl Application {
         })
         .workers(settings.workers)
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // A request head must arrive within 5 s (actix answers 408 and closes the
+        // connection); bodies and handlers are limited by `deadline`.
+        .client_request_timeout(Duration::from_secs(5))
         .listen(listener)
         .context("listening")?;
         let admin_port = admin_addr.map(|a| a.port());

@@ -17,6 +17,7 @@ use crate::domain::draw::{self, Candidate, DrawRule};
 use crate::error::{ApiError, FieldErrors, Problem};
 use crate::extract::{Json, JsonLimit};
 use crate::leaderboard;
+use crate::rate_limit;
 use crate::state::AppState;
 use crate::taking::cache::{PaperQuestion, RoundInfo};
 use crate::taking::store::{self, AttemptRow, NewAttempt, Submission};
@@ -222,6 +223,22 @@ pub async fn expire_if_due(state: &AppState, row: &AttemptRow) -> anyhow::Result
     Ok(true)
 }
 
+/// Counts one call against the member's own limit (429 with `Retry-After` past it). Keyed
+/// by account, not address: whole communes share one mobile carrier address.
+async fn limit_member(
+    state: &AppState,
+    limit: rate_limit::Limit,
+    user: &AuthUser,
+) -> Result<(), ApiError> {
+    state
+        .rate_limiter
+        .hit(
+            limit,
+            user.id.as_simple().encode_lower(&mut Uuid::encode_buffer()),
+        )
+        .await
+}
+
 fn round_not_open() -> ApiError {
     ApiError::conflict("round_not_open", "the round is not open")
 }
@@ -300,12 +317,14 @@ async fn respond_with(
         (status = 200, body = Attempt, description = "the attempt already in progress"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`round_not_open`, `max_attempts_reached`"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: the member's own limit; see `Retry-After`"),
     ))]
 pub async fn start_attempt(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    limit_member(&state, rate_limit::STARTS_PER_MEMBER, &user).await?;
     let round = visible_round(&state, *path).await?;
     let now = Utc::now();
     // Saves a draw when the round is plainly not open; the INSERT re-checks the window
@@ -456,6 +475,7 @@ fn attempt_expired() -> ApiError {
         (status = 204, description = "saved"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`attempt_expired`, `attempt_submitted`"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: the member's own limit; see `Retry-After`"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn save_answers(
@@ -464,6 +484,7 @@ pub async fn save_answers(
     path: web::Path<Uuid>,
     Json(body): Json<AnswersBody>,
 ) -> Result<HttpResponse, ApiError> {
+    limit_member(&state, rate_limit::AUTOSAVES_PER_MEMBER, &user).await?;
     let row = own_attempt(&state, &user, *path).await?;
     match row.state.as_str() {
         "in_progress" => {}
@@ -520,6 +541,7 @@ fn parse_prediction(raw: Option<&serde_json::Value>) -> Result<i64, ApiError> {
         (status = 200, body = Submitted),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`attempt_expired`"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`: the member's own limit; see `Retry-After`"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn submit_attempt(
@@ -528,6 +550,7 @@ pub async fn submit_attempt(
     path: web::Path<Uuid>,
     Json(body): Json<SubmitBody>,
 ) -> Result<HttpResponse, ApiError> {
+    limit_member(&state, rate_limit::SUBMITS_PER_MEMBER, &user).await?;
     let row = own_attempt(&state, &user, *path).await?;
     match row.state.as_str() {
         "in_progress" => {}
