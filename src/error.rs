@@ -214,9 +214,23 @@ const OUTAGE_RETRY_AFTER_SECONDS: u64 = 5;
 /// PostgreSQL or Redis being unreachable is not a bug in the request: the answer is 503
 /// with `Retry-After`, not 500. Query errors (constraint violations, bad SQL) stay 500.
 pub fn is_dependency_outage(err: &anyhow::Error) -> bool {
+    is_postgres_outage(err)
+        || err.chain().any(|cause| {
+            cause.downcast_ref::<redis::RedisError>().is_some_and(|e| {
+                e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_refusal()
+                    || e.is_connection_dropped()
+            })
+        })
+}
+
+/// Did PostgreSQL fail to answer (rather than refuse a statement)?
+pub fn is_postgres_outage(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
-            return match e {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(|e| match e {
                 sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::Io(_)
@@ -227,15 +241,7 @@ pub fn is_dependency_outage(err: &anyhow::Error) -> bool {
                     .code()
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
                 _ => false,
-            };
-        }
-        if let Some(e) = cause.downcast_ref::<redis::RedisError>() {
-            return e.is_io_error()
-                || e.is_timeout()
-                || e.is_connection_refusal()
-                || e.is_connection_dropped();
-        }
-        false
+            })
     })
 }
 

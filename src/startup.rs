@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{ErrorHandlers, Next, from_fn};
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use futures_util::FutureExt;
@@ -74,6 +75,7 @@ impl Application {
         let jwt = Arc::new(JwtKeys::new(&settings.jwt_secret));
         let state = web::Data::new(AppState {
             db,
+            postgres: Arc::new(db::Outage::new(&settings.database)?),
             rate_limiter: RateLimiter::new(redis.clone()),
             redis,
             admin_addr,
@@ -103,6 +105,9 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(error::problem_for_framework_errors))
                 .wrap(from_fn(catch_panic))
                 .wrap(from_fn(deadline::limit))
+                .wrap(from_fn(db::gate))
+                // No browser may guess another type than the one sent (JSON as HTML, say).
+                .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
                 .wrap(from_fn(metrics::track))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::default())

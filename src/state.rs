@@ -14,6 +14,8 @@ use crate::taking::cache::Caches;
 
 pub struct AppState {
     pub db: PgPool,
+    /// Whether PostgreSQL is known to be away (requests are then answered 503 at once).
+    pub postgres: Arc<crate::db::Outage>,
     pub redis: Redis,
     /// The admin listener's address, where `/metrics` is open to every client.
     pub admin_addr: Option<SocketAddr>,

@@ -59,6 +59,10 @@ pub struct Checks {
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let postgres = async {
+        // Known to be away: no need to wait on the pool to say so again.
+        if state.postgres.is_down() {
+            return false;
+        }
         match tokio::time::timeout(
             READINESS_TIMEOUT,
             sqlx::query("SELECT 1").execute(&state.db),
@@ -68,10 +72,12 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "readiness: PostgreSQL did not answer");
+                state.postgres.suspect();
                 false
             }
             Err(_) => {
                 tracing::warn!("readiness: PostgreSQL timed out");
+                state.postgres.suspect();
                 false
             }
         }

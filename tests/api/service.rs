@@ -1,6 +1,6 @@
 //! Liveness, readiness, metrics, the OpenAPI document and the docs.
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+use crate::helpers::{JWT_SECRET, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn healthz_answers_ok() {
@@ -87,6 +87,48 @@ async fn readyz_is_503_when_postgres_is_unreachable() {
             .expect("detail")
             .contains("postgres unavailable")
     );
+}
+
+#[tokio::test]
+async fn while_postgres_is_known_to_be_away_requests_fail_at_once_instead_of_waiting_on_the_pool() {
+    let app = spawn_app_with(|env| {
+        env.insert(
+            "DATABASE_URL".into(),
+            "postgres://postgres@127.0.0.1:1/nothing".into(),
+        );
+        env.insert("HOITHI_DB_ACQUIRE_TIMEOUT_MS".into(), "4000".into());
+    })
+    .await;
+    // A token signed with the server's key: signing in would need the database.
+    let keys = hoithi::auth::JwtKeys::new(&secrecy::SecretString::from(JWT_SECRET.to_owned()));
+    let (token, _) = keys
+        .issue(
+            uuid::Uuid::now_v7(),
+            hoithi::domain::Role::Member,
+            uuid::Uuid::now_v7(),
+            chrono::Utc::now(),
+        )
+        .expect("a token");
+    // The first request finds out the slow way: it waits out the pool's acquire timeout.
+    let started = std::time::Instant::now();
+    let first = app.get_with("/api/v1/me", &token).await;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_problem(first, 503, "dependency_unavailable").await;
+    // The probe confirms the outage (a refused connection) within a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let second = app.get_with("/api/v1/me", &token).await;
+    let waited = started.elapsed();
+    assert!(second.headers().contains_key("retry-after"));
+    assert_problem(second, 503, "dependency_unavailable").await;
+    // Far less than the 4 s a pool wait takes: nothing here waited on PostgreSQL.
+    assert!(waited < std::time::Duration::from_secs(2), "{waited:?}");
+    // What needs no database still answers.
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
 }
 
 #[tokio::test]
