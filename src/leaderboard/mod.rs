@@ -183,6 +183,42 @@ impl Leaderboards {
     }
 }
 
+/// After a restart. A server killed between committing an entry to PostgreSQL and putting
+/// it on the boards left that entry off them, and nothing else would notice: every round
+/// not yet finalized whose board holds fewer members than PostgreSQL has entrants is
+/// marked for a rebuild (its next read rebuilds it from PostgreSQL). A board not built yet
+/// is left alone; its first read builds it whole.
+pub async fn reconcile(state: &AppState) -> anyhow::Result<usize> {
+    let rounds: Vec<(Uuid, Uuid, i64)> = sqlx::query_as(
+        "SELECT r.id, r.contest_id,
+                (SELECT count(DISTINCT a.member_id) FROM attempts a
+                  WHERE a.round_id = r.id AND a.state <> 'in_progress')
+           FROM rounds r
+          WHERE r.finalized_at IS NULL AND r.opens_at <= now()",
+    )
+    .fetch_all(&state.db)
+    .await
+    .context("counting the entrants of unfinalized rounds")?;
+    let mut short = 0;
+    for (round, contest, entrants) in rounds {
+        let keys = board::RoundKeys::new(&state.redis, round);
+        if !board::is_ready(&state.redis, &keys.ready).await? {
+            continue;
+        }
+        let on_board: i64 = redis::cmd("ZCARD")
+            .arg(&keys.set)
+            .query_async(&mut state.redis.conn())
+            .await
+            .context("counting a leaderboard")?;
+        if on_board < entrants {
+            tracing::warn!(%round, on_board, entrants, "a leaderboard missed entries; it will be rebuilt");
+            board::invalidate(&state.redis, &[round], &[contest]).await?;
+            short += 1;
+        }
+    }
+    Ok(short)
+}
+
 fn context(round: &RoundInfo) -> RoundContext<'_> {
     RoundContext {
         round_id: round.id,

@@ -697,3 +697,66 @@ async fn a_round_rebuilt_alone_keeps_its_contest_standing_through_the_next_submi
     assert_eq!(standing["items"][0]["correct"], 2, "{standing}");
     assert_eq!(standing["items"][1]["correct"], 1, "{standing}");
 }
+
+#[tokio::test]
+async fn entries_a_killed_server_left_off_the_board_are_put_back_when_a_server_starts() {
+    let app = spawn_app().await;
+    let (organiser, contest, rounds) = contest(&app, 1, json!(["correct", "duration"])).await;
+    let key = answer_key(&app, &organiser, &contest).await;
+    for (right, phone) in ["+84912000201", "+84912000202", "+84912000203"]
+        .into_iter()
+        .enumerate()
+    {
+        let token = app.member_token(phone).await;
+        submit(&app, &token, &rounds[0], right % 3, &key).await;
+    }
+    let path = format!("/api/v1/rounds/{}/leaderboard", rounds[0]);
+    let total = |app: &TestApp| {
+        let path = path.clone();
+        let app_url = app.url(&path);
+        let client = app.api.clone();
+        async move {
+            let board: Value = client
+                .get(app_url)
+                .send()
+                .await
+                .expect("GET")
+                .json()
+                .await
+                .expect("JSON");
+            board["total"].as_u64().expect("total")
+        }
+    };
+    assert_eq!(total(&app).await, 3);
+
+    // As if a server had died between committing an entry and putting it on the board.
+    let redis = redis_for(&app);
+    let keys = board::RoundKeys::new(&redis, rounds[0].parse().expect("uuid"));
+    let first: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+        .arg(&keys.set)
+        .arg(0)
+        .arg(0)
+        .query_async(&mut redis.conn())
+        .await
+        .expect("ZRANGE");
+    let _: () = redis::cmd("ZREM")
+        .arg(&keys.set)
+        .arg(&first[0])
+        .query_async(&mut redis.conn())
+        .await
+        .expect("ZREM");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the page cache
+    assert_eq!(total(&app).await, 2, "the entry is off the board");
+
+    // A server starting (the killed one, restarted) compares the boards with PostgreSQL.
+    let _restarted = app.sibling();
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = total(&app).await;
+        if seen == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(seen, 3, "the board is whole again");
+}
