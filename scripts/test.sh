@@ -38,13 +38,13 @@ ensure_sqlx_cli() {
     fi
 }
 
-step 1/6 "cargo fmt --check"
+step 1/7 "cargo fmt --check"
 cargo fmt --all -- --check
 
-step 2/6 "cargo clippy (-D warnings)"
+step 2/7 "cargo clippy (-D warnings)"
 SQLX_OFFLINE=true cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step 3/6 "build + migrate + load contests (twice)"
+step 3/7 "build + migrate + load contests (twice)"
 SQLX_OFFLINE=true cargo build --workspace --locked --all-targets
 bin="${CARGO_TARGET_DIR:-$root/target}/debug/hoithi"
 "$bin" migrate
@@ -53,7 +53,7 @@ bin="${CARGO_TARGET_DIR:-$root/target}/debug/hoithi"
 hoithi_load_contests "$bin"
 hoithi_load_contests "$bin"
 
-step 4/6 "sqlx offline query data (.sqlx) is current"
+step 4/7 "sqlx offline query data (.sqlx) is current"
 if [[ -d "$root/.sqlx" ]]; then
     ensure_sqlx_cli
     env -u SQLX_OFFLINE cargo sqlx prepare --check -- --all-targets
@@ -61,7 +61,7 @@ else
     hoithi_log "NOTICE: no .sqlx directory yet; skipping 'cargo sqlx prepare --check' (run scripts/sqlx-prepare.sh)"
 fi
 
-step 5/6 "cargo test"
+step 5/7 "cargo test"
 # The Redis-outage test starts and kills a redis-server of its own, even when
 # REDIS_URL points at an existing Redis.
 command -v redis-server >/dev/null 2>&1 || _hoithi_apt_install redis-server
@@ -89,9 +89,14 @@ if [[ "$test_status" != 0 ]]; then
     exit "$test_status"
 fi
 
-step 6/6 "load-test smoke (scripts/bench.sh --smoke)"
+step 6/7 "load-test smoke (scripts/bench.sh --smoke)"
 # The whole benchmark chain, briefly: seed, limits, every phase with its checks, the week's
 # judging. Its numbers mean nothing (debug build, 20 clients); a failed check fails CI.
 "$root/scripts/bench.sh" --smoke
+
+step 7/7 "fault suite, short (scripts/fault-tests.sh --short)"
+# Redis killed, the server SIGKILLed, PostgreSQL stopped hard, each under members submitting
+# with retries: nothing acknowledged may be lost or duplicated, the boards must heal.
+"$root/scripts/fault-tests.sh" --short
 
 printf '\n==== all checks passed in %ss ====\ntests: %s\n' "$((SECONDS - start))" "$summary"

@@ -3,11 +3,12 @@
 //! gathers the phases and the machine's own limits into `latest.json`.
 //! `scripts/bench.sh` runs them all; its README tells how to read the result.
 
+mod fault;
 mod report;
 mod scenarios;
 mod seed;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
@@ -38,6 +39,16 @@ enum Command {
     Run(Box<RunArgs>),
     /// Gathers the phases and the limits into one report.
     Summary(report::SummaryArgs),
+    /// Prints member N's access token, signed with the server's secret.
+    Token {
+        #[arg(long)]
+        member: u64,
+        #[arg(long, env = "HOITHI_JWT_SECRET", hide_env_values = true)]
+        secret: String,
+    },
+    /// The fault suite's client and checker (`scripts/fault-tests.sh`).
+    #[command(subcommand)]
+    Fault(fault::FaultCommand),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -109,6 +120,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => seed::run(&args).await,
         Command::Run(args) => run(*args).await,
         Command::Summary(args) => report::summary(&args),
+        Command::Fault(command) => fault::run(command).await,
+        Command::Token { member, secret } => {
+            println!(
+                "{}",
+                scenarios::token(&secret, seed::member_id(member), "member")?
+            );
+            Ok(())
+        }
     }
 }
 
@@ -149,30 +168,7 @@ async fn prepare(args: &RunArgs) -> anyhow::Result<Shared> {
             bail!("this phase needs --admin (to answer and grade by the bank's answer key)");
         };
         let contest = round["contest_id"].as_str().context("no contest_id")?;
-        let mut offset = 0;
-        loop {
-            let page = get(
-                format!("/api/v1/contests/{contest}/questions?limit=500&offset={offset}"),
-                Some(admin.clone()),
-            )
-            .await?;
-            let items = page["items"].as_array().context("no items")?;
-            for q in items {
-                let id: Uuid = serde_json::from_value(q["id"].clone())?;
-                let correct: HashSet<Uuid> = q["options"]
-                    .as_array()
-                    .context("no options")?
-                    .iter()
-                    .filter(|o| o["correct"] == true)
-                    .filter_map(|o| serde_json::from_value(o["id"].clone()).ok())
-                    .collect();
-                key.insert(id, correct);
-            }
-            offset += items.len();
-            if items.is_empty() || offset as u64 >= page["total"].as_u64().unwrap_or(0) {
-                break;
-            }
-        }
+        key = scenarios::answer_key(&client, &args.base, &admin, contest).await?;
     }
     let pending = match (args.phase, &args.pending) {
         (Phase::Burst, Some(_)) => Some(Mutex::new(VecDeque::new())),

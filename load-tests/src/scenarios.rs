@@ -63,6 +63,47 @@ pub fn token(secret: &str, sub: Uuid, role: &str) -> anyhow::Result<String> {
     )?)
 }
 
+/// Each question's correct option ids, read page by page from the contest's bank with an
+/// admin's token (the organisers' view; members never see it).
+pub async fn answer_key(
+    client: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+    contest: &str,
+) -> anyhow::Result<HashMap<Uuid, HashSet<Uuid>>> {
+    let mut key = HashMap::new();
+    let mut offset = 0;
+    loop {
+        let path = format!("/api/v1/contests/{contest}/questions?limit=500&offset={offset}");
+        let response = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(admin_token)
+            .send()
+            .await?;
+        let status = response.status();
+        let page: Value = response.json().await?;
+        anyhow::ensure!(status.is_success(), "GET {path}: {status} {page}");
+        let items = page["items"]
+            .as_array()
+            .ok_or_else(|| anyhow::anyhow!("GET {path}: no items"))?;
+        for q in items {
+            let id: Uuid = serde_json::from_value(q["id"].clone())?;
+            let correct: HashSet<Uuid> = q["options"]
+                .as_array()
+                .ok_or_else(|| anyhow::anyhow!("question {id} has no options"))?
+                .iter()
+                .filter(|o| o["correct"] == true)
+                .filter_map(|o| serde_json::from_value(o["id"].clone()).ok())
+                .collect();
+            key.insert(id, correct);
+        }
+        offset += items.len();
+        if items.is_empty() || offset as u64 >= page["total"].as_u64().unwrap_or(0) {
+            return Ok(key);
+        }
+    }
+}
+
 fn member_token(number: u64) -> Result<String, Box<TransactionError>> {
     token(&shared().secret, member_id(number), "member")
         .map_err(|e| Box::new(TransactionError::Custom(format!("signing a token: {e}"))))
@@ -322,13 +363,22 @@ async fn submit(
 /// Returns the answers and how many are right by the bank's key.
 fn answer(paper: &Value) -> Result<(Vec<Value>, usize), String> {
     let s = shared();
+    answer_by(&s.key, s.skill, paper)
+}
+
+/// `answer` with the key and skill given.
+pub fn answer_by(
+    key: &HashMap<Uuid, HashSet<Uuid>>,
+    skill: f64,
+    paper: &Value,
+) -> Result<(Vec<Value>, usize), String> {
+    let bank = key;
     let mut rng = rand::rng();
     let mut answers = Vec::new();
     let mut right = 0;
     for q in paper["questions"].as_array().ok_or("no questions")? {
         let id: Uuid = serde_json::from_value(q["id"].clone()).map_err(|e| e.to_string())?;
-        let key = s
-            .key
+        let key = bank
             .get(&id)
             .ok_or_else(|| format!("question {id} is not in the bank"))?;
         let options: Vec<Uuid> = q["options"]
@@ -342,7 +392,7 @@ fn answer(paper: &Value) -> Result<(Vec<Value>, usize), String> {
             .filter(|o| !key.contains(o))
             .copied()
             .collect();
-        let chosen: Vec<Uuid> = if rng.random_bool(s.skill) || wrong.is_empty() {
+        let chosen: Vec<Uuid> = if rng.random_bool(skill) || wrong.is_empty() {
             right += 1;
             options
                 .iter()

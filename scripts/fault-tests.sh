@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The fault suite: members take round 1 of the demo contest, submitting with retries as the
+# app does on a bad link, while one part of the system fails under them:
+#   redis     Redis is killed (SIGKILL, it keeps nothing on disk) and restarted empty;
+#   server    the hoithi server is killed with SIGKILL mid-load and started again;
+#   postgres  PostgreSQL is stopped hard (pg_ctl stop -m immediate) and started again.
+# Afterwards `hoithi-load fault verify` holds what was acknowledged (answered 200) against
+# PostgreSQL: lost, duplicated and wrongly graded submissions must be 0, the live
+# leaderboard must equal PostgreSQL's entries, a 503 must carry Retry-After, nothing may
+# answer 500 or panic; it reports how long each fault made the service unavailable and how
+# soon it recovered. The figures go to load-tests/results/faults.json (--short: faults-short.json).
+#
+# PostgreSQL and Redis here are private to the suite (their own data directory and ports),
+# so killing them disturbs nothing else.
+#
+# Usage: scripts/fault-tests.sh [--short] [SCENARIO...]   (default: all three)
+#   --short  a small run that CI does (10 members at a time, 12 s per scenario).
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/services.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
+root="$(hoithi_root)"
+cd "$root"
+
+if [[ "${1:-}" == --short ]]; then
+    shift
+    members=20000 concurrency=10 seconds=12 name=faults-short
+else
+    members=50000 concurrency=40 seconds=40 name=faults
+fi
+scenarios=("$@")
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(redis server postgres)
+for s in "${scenarios[@]}"; do
+    [[ "$s" =~ ^(redis|server|postgres)$ ]] || hoithi_die "unknown scenario $s (redis, server, postgres)"
+done
+
+hoithi_ensure_packages
+# Its own PostgreSQL and Redis servers, even when DATABASE_URL / REDIS_URL name others.
+[[ -n "$(_hoithi_pg_bindir)" ]] || _hoithi_apt_install postgresql
+command -v redis-server >/dev/null || _hoithi_apt_install redis-server
+command -v jq >/dev/null || _hoithi_apt_install jq
+command -v curl >/dev/null || _hoithi_apt_install curl
+hoithi_jwt_secret
+export HOITHI_JWT_SECRET
+# The same build as scripts/test.sh's, so nothing is compiled twice.
+SQLX_OFFLINE=true cargo build --workspace --locked --all-targets
+target="${CARGO_TARGET_DIR:-$root/target}/debug"
+bin="$target/hoithi" load="$target/hoithi-load"
+
+work="$root/.local/fault"
+results="$root/load-tests/results"
+mkdir -p "$work" "$results"
+rm -f "$work"/*.json "$work"/*.acks "$work"/*.timeline "$work"/*.log
+
+# ---------------------------------------------------------------- private services
+pg_bindir="$(_hoithi_pg_bindir)"
+_hoithi_pg_prepare_dir # decides which user runs PostgreSQL (_HOITHI_PG_USER)
+pgdir="$work/pg"
+rm -rf "$pgdir"
+mkdir -p "$pgdir"
+chmod go+x "$work" "$root/.local"
+chown "$_HOITHI_PG_USER:" "$pgdir"
+chmod 700 "$pgdir"
+sockdir="$(mktemp -d /tmp/hoithi-fault-XXXXXX)"
+chown "$_HOITHI_PG_USER:" "$sockdir"
+pg_port="$(_hoithi_pick_port 55400)"
+redis_port="$(_hoithi_pick_port 64400)"
+port="$(_hoithi_pick_port 18400)"
+_hoithi_pg_run "$pg_bindir/initdb" -D "$pgdir/data" --auth=trust -U postgres --encoding=UTF8 \
+    --locale=C >"$pgdir/initdb.log" 2>&1 || { cat "$pgdir/initdb.log" >&2; exit 1; }
+_hoithi_pg_run tee -a "$pgdir/data/postgresql.conf" >/dev/null <<EOF
+listen_addresses = '127.0.0.1'
+port = $pg_port
+unix_socket_directories = '$sockdir'
+EOF
+
+pg_start() { _hoithi_pg_run "$pg_bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" -w -t 60 start >/dev/null; }
+pg_crash() { _hoithi_pg_run "$pg_bindir/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null; }
+pg_stop() { _hoithi_pg_run "$pg_bindir/pg_ctl" -D "$pgdir/data" -m fast -w stop >/dev/null 2>&1 || true; }
+redis_start() {
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --dir "$work" \
+        --pidfile "$work/redis.pid" --logfile "$work/redis.log" --save "" --appendonly no >/dev/null
+    for _ in $(seq 100); do
+        [[ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" == PONG ]] && return 0
+        sleep 0.1
+    done
+    hoithi_die "Redis did not start (log: $work/redis.log)"
+}
+redis_kill() {
+    local pid
+    pid="$(cat "$work/redis.pid")"
+    kill -9 "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    rm -f "$work/redis.pid"
+}
+
+server=""
+base="http://127.0.0.1:$port"
+server_start() {
+    HOITHI_LISTEN="127.0.0.1:$port" HOITHI_SWEEP_INTERVAL_MS=1000 RUST_LOG=warn \
+        "$bin" serve >>"$work/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 150); do
+        curl -fs "$base/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    hoithi_die "the server did not start (log: $work/server.log)"
+}
+server_kill() {
+    kill -9 "$server"
+    wait "$server" 2>/dev/null || true
+    server=""
+}
+
+cleanup() {
+    if [[ -n "$server" ]]; then
+        kill "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+    fi
+    [[ -f "$work/redis.pid" ]] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
+    pg_stop
+    rm -rf "$sockdir"
+}
+trap cleanup EXIT
+
+pg_start
+redis_start
+export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/hoithi"
+export REDIS_URL="redis://127.0.0.1:$redis_port/" HOITHI_REDIS_PREFIX="hoithi_fault:"
+psql -Xq "postgres://postgres@127.0.0.1:$pg_port/postgres" -c "CREATE DATABASE hoithi"
+sql() { psql -XAtq -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
+"$bin" migrate >/dev/null
+"$bin" contest import contests/cuoc-thi-demo >/dev/null
+printf 'fault judge password\n' |
+    "$bin" user create --role admin --login judge@fault.invalid --name "Ban giám khảo" --password-stdin >/dev/null
+admin="$(sql "SELECT id FROM accounts WHERE email = 'judge@fault.invalid'")"
+round="$(sql "UPDATE rounds SET opens_at = now() - interval '1 day', closes_at = now() + interval '2 hours'
+    WHERE number = 1 RETURNING id")"
+"$load" seed --round "$round" --members $((members * ${#scenarios[@]} + 1)) --entries 0 >/dev/null
+server_start
+
+ms() { date +%s%3N; }
+seconds_since() { awk -v a="$1" -v b="$(ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
+# Polls $1 until it answers 200; prints the seconds it took from $2 (epoch ms).
+wait_ok() {
+    for _ in $(seq 600); do
+        if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" == 200 ]]; then
+            seconds_since "$2"
+            return 0
+        fi
+        sleep 0.05
+    done
+    hoithi_die "$1 did not answer 200 within 30 s"
+}
+
+first=1
+reports=()
+for scenario in "${scenarios[@]}"; do
+    echo "== $scenario: members take the round $concurrency at a time for $seconds s; the fault a third of the way in"
+    "$load" fault take --base "$base" --round "$round" --admin "$admin" \
+        --first-member "$first" --members "$members" --concurrency "$concurrency" \
+        --seconds "$seconds" --acks "$work/$scenario.acks" --timeline "$work/$scenario.timeline" \
+        --out "$work/$scenario.take.json" &
+    driver=$!
+    first=$((first + members))
+    sleep $((seconds / 3))
+    figures=()
+    fault_at="$(ms)"
+    case "$scenario" in
+    redis)
+        redis_kill
+        sleep 3
+        redis_start
+        restored_at="$(ms)"
+        ;;
+    server)
+        server_kill
+        sleep 1
+        restored_at="$(ms)"
+        server_start
+        figures+=(--figure "server_serving_after_start_s=$(seconds_since "$restored_at")")
+        ;;
+    postgres)
+        pg_crash
+        # While PostgreSQL is down: readiness says so, and a member's call fails fast.
+        t="$(ms)"
+        ready_code="$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")"
+        figures+=(--figure "readyz_while_down=$ready_code" --figure "readyz_while_down_s=$(seconds_since "$t")")
+        [[ "$ready_code" == 503 ]] || hoithi_die "/readyz answered $ready_code with PostgreSQL down"
+        sleep 1
+        # By now the outage is confirmed: a member's call is answered 503 without waiting.
+        t="$(ms)"
+        code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/api/v1/rounds/$round/attempts" \
+            -H "authorization: Bearer $("$load" token --member 1)")"
+        figures+=(--figure "start_while_down=$code" --figure "start_while_down_s=$(seconds_since "$t")")
+        [[ "$code" == 503 ]] || hoithi_die "a start answered $code with PostgreSQL down"
+        sleep 2
+        pg_start
+        restored_at="$(ms)"
+        figures+=(--figure "ready_after_postgres_back_s=$(wait_ok "$base/readyz" "$restored_at")")
+        ;;
+    esac
+    wait "$driver"
+    panics="$(grep -c 'panicked' "$work/server.log" || true)"
+    figures+=(--figure "fault_lasted_s=$(awk -v a="$fault_at" -v b="$restored_at" 'BEGIN { printf "%.2f", (b - a) / 1000 }')"
+        --figure "server_panics=$panics")
+    "$load" fault verify --round "$round" --scenario "$scenario" --base "$base" \
+        --acks "$work/$scenario.acks" --timeline "$work/$scenario.timeline" \
+        --take "$work/$scenario.take.json" --fault-at "$fault_at" --restored-at "$restored_at" \
+        "${figures[@]}" --out "$work/$scenario.json" >/dev/null
+    [[ "$panics" == 0 ]] || hoithi_die "the server panicked (log: $work/server.log)"
+    reports+=("$work/$scenario.json")
+    jq -r '"   \(.acknowledged) acknowledged, \(.lost) lost, \(.duplicated) duplicated, \(.wrong_grades) wrongly graded; unavailable \(.requests.unavailable_s) s, recovered \(.requests.recovered_after_restore_s) s after the restore; leaderboard equals PostgreSQL: \(.leaderboard_equals_postgres)"' "$work/$scenario.json"
+done
+
+jq -s '{about: "scripts/fault-tests.sh: acknowledged = submissions answered 200; lost = acknowledged but missing or different in PostgreSQL; duplicated = members with more than one attempt; times in seconds", scenarios: .}' \
+    "${reports[@]}" >"$results/$name.json"
+echo "== every guarantee held; figures in load-tests/results/$name.json"
