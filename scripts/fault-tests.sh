@@ -3,7 +3,10 @@
 # app does on a bad link, while one part of the system fails under them:
 #   redis     Redis is killed (SIGKILL, it keeps nothing on disk) and restarted empty;
 #   server    the hoithi server is killed with SIGKILL mid-load and started again;
-#   postgres  PostgreSQL is stopped hard (pg_ctl stop -m immediate) and started again.
+#   postgres  PostgreSQL is stopped hard (pg_ctl stop -m immediate) and started again;
+#   cluster   three servers behind HAProxy, every start and submission sent twice at once
+#             (through different servers), one server SIGKILLed and restarted; then the
+#             rate limits must hold across servers and a board rebuild must run once.
 # Afterwards `hoithi-load fault verify` holds what was acknowledged (answered 200) against
 # PostgreSQL: lost, duplicated and wrongly graded submissions must be 0, the live
 # leaderboard must equal PostgreSQL's entries, a 503 must carry Retry-After, nothing may
@@ -13,7 +16,7 @@
 # PostgreSQL and Redis here are private to the suite (their own data directory and ports),
 # so killing them disturbs nothing else.
 #
-# Usage: scripts/fault-tests.sh [--short] [SCENARIO...]   (default: all three)
+# Usage: scripts/fault-tests.sh [--short] [SCENARIO...]   (default: all four)
 #   --short  a small run that CI does (10 members at a time, 12 s per scenario).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/services.sh
@@ -28,9 +31,10 @@ else
     members=50000 concurrency=40 seconds=40 name=faults
 fi
 scenarios=("$@")
-[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(redis server postgres)
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(redis server postgres cluster)
 for s in "${scenarios[@]}"; do
-    [[ "$s" =~ ^(redis|server|postgres)$ ]] || hoithi_die "unknown scenario $s (redis, server, postgres)"
+    [[ "$s" =~ ^(redis|server|postgres|cluster)$ ]] ||
+        hoithi_die "unknown scenario $s (redis, server, postgres, cluster)"
 done
 
 hoithi_ensure_packages
@@ -38,6 +42,7 @@ hoithi_ensure_packages
 [[ -n "$(_hoithi_pg_bindir)" ]] || _hoithi_apt_install postgresql
 command -v redis-server >/dev/null || _hoithi_apt_install redis-server
 command -v jq >/dev/null || _hoithi_apt_install jq
+command -v haproxy >/dev/null || _hoithi_apt_install haproxy
 command -v curl >/dev/null || _hoithi_apt_install curl
 hoithi_jwt_secret
 export HOITHI_JWT_SECRET
@@ -93,29 +98,35 @@ redis_kill() {
     rm -f "$work/redis.pid"
 }
 
-server=""
+# Servers by number: 1 always, 2 and 3 for the cluster; each on its own port and log.
+declare -A pids=() ports=()
+ports[1]="$port"
 base="http://127.0.0.1:$port"
 server_start() {
-    HOITHI_LISTEN="127.0.0.1:$port" HOITHI_SWEEP_INTERVAL_MS=1000 RUST_LOG=warn \
-        "$bin" serve >>"$work/server.log" 2>&1 &
-    server=$!
+    local n="${1:-1}"
+    HOITHI_LISTEN="127.0.0.1:${ports[$n]}" HOITHI_SWEEP_INTERVAL_MS=1000 \
+        RUST_LOG="warn,hoithi::leaderboard=info" "$bin" serve >>"$work/server$n.log" 2>&1 &
+    pids[$n]=$!
     for _ in $(seq 150); do
-        curl -fs "$base/healthz" >/dev/null 2>&1 && return 0
+        curl -fs "http://127.0.0.1:${ports[$n]}/healthz" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    hoithi_die "the server did not start (log: $work/server.log)"
+    hoithi_die "server $n did not start (log: $work/server$n.log)"
 }
 server_kill() {
-    kill -9 "$server"
-    wait "$server" 2>/dev/null || true
-    server=""
+    local n="${1:-1}"
+    kill -9 "${pids[$n]}"
+    wait "${pids[$n]}" 2>/dev/null || true
+    unset "pids[$n]"
 }
+haproxy_pid=""
 
 cleanup() {
-    if [[ -n "$server" ]]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
+    local pid
+    for pid in "${pids[@]}" $haproxy_pid; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     [[ -f "$work/redis.pid" ]] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
     pg_stop
     rm -rf "$sockdir"
@@ -135,7 +146,8 @@ printf 'fault judge password\n' |
 admin="$(sql "SELECT id FROM accounts WHERE email = 'judge@fault.invalid'")"
 round="$(sql "UPDATE rounds SET opens_at = now() - interval '1 day', closes_at = now() + interval '2 hours'
     WHERE number = 1 RETURNING id")"
-"$load" seed --round "$round" --members $((members * ${#scenarios[@]} + 1)) --entries 0 >/dev/null
+# Each scenario plays its own members, and one more for the rate-limit probe.
+"$load" seed --round "$round" --members $(((members + 1) * ${#scenarios[@]} + 1)) --entries 0 >/dev/null
 server_start
 
 ms() { date +%s%3N; }
@@ -152,16 +164,85 @@ wait_ok() {
     hoithi_die "$1 did not answer 200 within 30 s"
 }
 
+# The cluster: servers 2 and 3 beside 1, HAProxy in front (round robin, /readyz checks).
+cluster_start() {
+    ports[2]="$(_hoithi_pick_port 18500)"
+    server_start 2
+    ports[3]="$(_hoithi_pick_port 18600)"
+    server_start 3
+    local lb_port
+    lb_port="$(_hoithi_pick_port 18700)"
+    cat >"$work/haproxy.cfg" <<EOF
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    # A refused connection (the killed server, before its check fails) goes to another.
+    retries 2
+    option redispatch 1
+frontend members
+    bind 127.0.0.1:$lb_port
+    default_backend hoithi
+backend hoithi
+    balance roundrobin
+    option httpchk GET /readyz
+    server s1 127.0.0.1:${ports[1]} check inter 300ms fall 1 rise 1
+    server s2 127.0.0.1:${ports[2]} check inter 300ms fall 1 rise 1
+    server s3 127.0.0.1:${ports[3]} check inter 300ms fall 1 rise 1
+EOF
+    haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+    haproxy_pid=$!
+    base="http://127.0.0.1:$lb_port"
+    for _ in $(seq 100); do
+        curl -fs "$base/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    hoithi_die "HAProxy did not start (log: $work/haproxy.log)"
+}
+
+# Through the balancer, one member's starts reach all three servers: the 31st within ten
+# minutes must still be refused (the limit is counted in Redis, not per server).
+rate_limit_shared() {
+    local token code i
+    token="$("$load" token --member "$1")"
+    for i in $(seq 31); do
+        code="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "authorization: Bearer $token" \
+            "$base/api/v1/rounds/$round/attempts")"
+        if ((i <= 30)) && [[ "$code" != 200 && "$code" != 201 ]]; then
+            hoithi_die "start $i through the balancer answered $code"
+        fi
+    done
+    [[ "$code" == 429 ]] || hoithi_die "the 31st start answered $code, not 429: limits are not shared"
+    echo true
+}
+
+# The round's board is dropped; 60 readers ask all three servers for it at once. One
+# rebuild must run (the others wait for it), not one per server or per reader.
+rebuilds_once() {
+    local before after
+    before="$(cat "$work"/server[123].log | grep -c 'rebuilt a round leaderboard' || true)"
+    redis-cli -p "$redis_port" DEL "${HOITHI_REDIS_PREFIX}lb:r:$round:ready" >/dev/null
+    seq 60 | xargs -P 60 -I{} curl -s -o /dev/null "$base/api/v1/rounds/$round/leaderboard"
+    after="$(cat "$work"/server[123].log | grep -c 'rebuilt a round leaderboard' || true)"
+    echo $((after - before))
+}
+
 first=1
 reports=()
 for scenario in "${scenarios[@]}"; do
+    twice=()
+    if [[ "$scenario" == cluster ]]; then
+        cluster_start
+        twice=(--twice)
+    fi
     echo "== $scenario: members take the round $concurrency at a time for $seconds s; the fault a third of the way in"
     "$load" fault take --base "$base" --round "$round" --admin "$admin" \
         --first-member "$first" --members "$members" --concurrency "$concurrency" \
         --seconds "$seconds" --acks "$work/$scenario.acks" --timeline "$work/$scenario.timeline" \
-        --out "$work/$scenario.take.json" &
+        --out "$work/$scenario.take.json" "${twice[@]}" &
     driver=$!
-    first=$((first + members))
+    first=$((first + members + 1))
     sleep $((seconds / 3))
     figures=()
     fault_at="$(ms)"
@@ -172,11 +253,14 @@ for scenario in "${scenarios[@]}"; do
         redis_start
         restored_at="$(ms)"
         ;;
-    server)
-        server_kill
+    server | cluster)
+        # Alone, the only server; in the cluster, one of three (the balancer routes around it).
+        victim=1
+        [[ "$scenario" == cluster ]] && victim=2
+        server_kill "$victim"
         sleep 1
         restored_at="$(ms)"
-        server_start
+        server_start "$victim"
         figures+=(--figure "server_serving_after_start_s=$(seconds_since "$restored_at")")
         ;;
     postgres)
@@ -200,14 +284,20 @@ for scenario in "${scenarios[@]}"; do
         ;;
     esac
     wait "$driver"
-    panics="$(grep -c 'panicked' "$work/server.log" || true)"
+    if [[ "$scenario" == cluster ]]; then
+        figures+=(--figure "rate_limits_shared=$(rate_limit_shared "$((first - 1))")")
+        rebuilds="$(rebuilds_once)"
+        figures+=(--figure "board_rebuilds_for_60_readers_on_3_servers=$rebuilds")
+        [[ "$rebuilds" == 1 ]] || hoithi_die "the board was rebuilt $rebuilds times, not once"
+    fi
+    panics="$(cat "$work"/server*.log | grep -c 'panicked' || true)"
     figures+=(--figure "fault_lasted_s=$(awk -v a="$fault_at" -v b="$restored_at" 'BEGIN { printf "%.2f", (b - a) / 1000 }')"
         --figure "server_panics=$panics")
     "$load" fault verify --round "$round" --scenario "$scenario" --base "$base" \
         --acks "$work/$scenario.acks" --timeline "$work/$scenario.timeline" \
         --take "$work/$scenario.take.json" --fault-at "$fault_at" --restored-at "$restored_at" \
         "${figures[@]}" --out "$work/$scenario.json" >/dev/null
-    [[ "$panics" == 0 ]] || hoithi_die "the server panicked (log: $work/server.log)"
+    [[ "$panics" == 0 ]] || hoithi_die "a server panicked (logs: $work/server*.log)"
     reports+=("$work/$scenario.json")
     jq -r '"   \(.acknowledged) acknowledged, \(.lost) lost, \(.duplicated) duplicated, \(.wrong_grades) wrongly graded; unavailable \(.requests.unavailable_s) s, recovered \(.requests.recovered_after_restore_s) s after the restore; leaderboard equals PostgreSQL: \(.leaderboard_equals_postgres)"' "$work/$scenario.json"
 done

@@ -71,6 +71,10 @@ pub struct TakeArgs {
     /// The take's own figures (JSON).
     #[arg(long)]
     out: PathBuf,
+    /// Send every start and every submission twice at once (a double tap, or a retry
+    /// racing the original), through different servers behind a balancer.
+    #[arg(long)]
+    twice: bool,
 }
 
 #[derive(clap::Args)]
@@ -134,6 +138,9 @@ struct TakeReport {
     unavailable_without_retry_after: u64,
     /// Responses that broke the contract (a body that is not the promised JSON).
     malformed: u64,
+    /// With `--twice`: the two copies of a request answered differently (two attempts
+    /// started, or two results for one submission).
+    twins_differ: u64,
 }
 
 struct Ctx {
@@ -240,7 +247,7 @@ impl Ctx {
         let id = member_id(number);
         let token = token(&self.args.secret, id, "member")?;
         let start = format!("/api/v1/rounds/{}/attempts", self.args.round);
-        let paper = match self.call(Method::POST, &start, &token, None).await {
+        let paper = match self.send(&start, &token, None, |a| a["id"].clone()).await {
             Answer::Ok(paper) => paper,
             failed => {
                 self.stopped(failed);
@@ -252,7 +259,7 @@ impl Ctx {
         let (answers, right) = answer_by(&self.key, 0.7, &paper).map_err(anyhow::Error::msg)?;
         let submit = format!("/api/v1/attempts/{attempt}/submit");
         let body = json!({"answers": answers, "prediction": number % 50_000});
-        let result = match self.call(Method::POST, &submit, &token, Some(&body)).await {
+        let result = match self.send(&submit, &token, Some(&body), Value::clone).await {
             Answer::Ok(result) => result,
             failed => {
                 self.stopped(failed);
@@ -277,6 +284,34 @@ impl Ctx {
             .unwrap_or_else(|p| p.into_inner())
             .push(ack);
         Ok(())
+    }
+
+    /// A POST, or with `--twice` two identical POSTs at once whose answers must agree on
+    /// `same` (the attempt's id for a start, the whole result for a submission).
+    async fn send(
+        &self,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        same: impl Fn(&Value) -> Value,
+    ) -> Answer {
+        if !self.args.twice {
+            return self.call(Method::POST, path, token, body).await;
+        }
+        let (first, second) = tokio::join!(
+            self.call(Method::POST, path, token, body),
+            self.call(Method::POST, path, token, body)
+        );
+        match (first, second) {
+            (Answer::Ok(a), Answer::Ok(b)) => {
+                if same(&a) != same(&b) {
+                    self.tally(|r| r.twins_differ += 1);
+                }
+                Answer::Ok(a)
+            }
+            (Answer::Ok(a), _) | (_, Answer::Ok(a)) => Answer::Ok(a),
+            (failed, _) => failed,
+        }
     }
 
     /// Counts a member who could not go on.
@@ -512,6 +547,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         "gave_up": take.gave_up,
         "refused": take.refused,
         "malformed": take.malformed,
+        "twins_differ": take.twins_differ,
         "unavailable_without_retry_after": take.unavailable_without_retry_after,
         "load_ran_through_the_fault": straddled,
         "server_errors": server_errors,
@@ -531,6 +567,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         || acks.len() != acked_members.len()
         || take.wrong_grades > 0
         || take.malformed > 0
+        || take.twins_differ > 0
         || take.unavailable_without_retry_after > 0
         || leaderboard == Some(false);
     if broken {

@@ -9,6 +9,7 @@ mod authoring;
 mod browser;
 mod cli;
 mod contest_access;
+mod faults;
 mod folders;
 mod imports;
 mod judging;
