@@ -10,11 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
-use crate::taking::{World, open_round};
-
-fn start_path(world: &World) -> String {
-    format!("/api/v1/rounds/{}/attempts", world.round)
-}
+use crate::taking::{open_round, start_path};
 
 /// Sends `calls` requests one after the other and expects each to be answered `ok`.
 async fn spend(

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{TestApp, spawn_app};
-use crate::taking::{World, answer_key, open_round};
+use crate::taking::{World, answer_key, open_round, start_path};
 
 #[derive(Clone, Copy)]
 enum Fault {
@@ -80,10 +80,6 @@ async fn relay(client: TcpStream, server: u16, fault: Fault) {
         }
     }
     up.abort();
-}
-
-fn start_path(world: &World) -> String {
-    format!("/api/v1/rounds/{}/attempts", world.round)
 }
 
 /// Answers every question of `attempt` right.

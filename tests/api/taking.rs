@@ -86,7 +86,7 @@ pub async fn answer_key(app: &TestApp, world: &World) -> HashMap<String, Vec<Val
         .collect()
 }
 
-fn start_path(world: &World) -> String {
+pub fn start_path(world: &World) -> String {
     format!("/api/v1/rounds/{}/attempts", world.round)
 }
 
