@@ -3,9 +3,16 @@
 
 use super::table::{export_rows, parse_rows};
 use super::{ExportError, LineError, Parsed, RawQuestion};
-use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use calamine::{Data, DataRef, Reader, Xlsx, XlsxError, open_workbook_from_rs};
+use quick_xml::events::Event;
 use rust_xlsxwriter::{Format as CellFormat, Workbook};
-use std::io::Cursor;
+use std::io::{BufReader, Cursor};
+
+/// The most cells read from a sheet, counted over its used area (first to last non-empty
+/// cell, as a rectangle): 100,000 questions of 14 columns fit. calamine's `worksheet_range`
+/// allocates that rectangle before anything can look at it, so one cell at XFD1048576 asked
+/// for 512 GiB and aborted the process; cells are read one by one here instead.
+const MAX_CELLS: u64 = 1 << 22;
 
 pub(crate) fn parse(bytes: &[u8]) -> Parsed {
     // calamine is third-party code fed whatever was uploaded; a panic deep in it must become an
@@ -29,19 +36,112 @@ fn unreadable(detail: &str) -> LineError {
 }
 
 fn read_first_sheet(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, LineError> {
+    check_shared_strings(bytes)?;
     let mut workbook: Xlsx<Cursor<&[u8]>> = open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e: calamine::XlsxError| unreadable(&e.to_string()))?;
-    let range = match workbook.worksheet_range_at(0) {
-        None => return Ok(Vec::new()),
-        Some(Err(e)) => return Err(unreadable(&e.to_string())),
-        Some(Ok(range)) => range,
+        .map_err(|e: XlsxError| unreadable(&e.to_string()))?;
+    let Some(name) = workbook.sheet_names().first().cloned() else {
+        return Ok(Vec::new());
     };
-    let first_row = range.start().map_or(0, |(row, _)| row as usize);
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| (first_row + i + 1, cells.iter().map(cell_text).collect()))
-        .collect())
+    let mut reader = match workbook.worksheet_cells_reader(&name) {
+        Ok(reader) => reader,
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(unreadable(&e.to_string())),
+    };
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e.to_string()))? {
+        if *cell.get_value() != DataRef::Empty {
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            cells.push((cell.get_position(), text));
+        }
+    }
+    let rows = || cells.iter().map(|((row, _), _)| *row);
+    let columns = || cells.iter().map(|((_, col), _)| *col);
+    let (Some(first_row), Some(last_row), Some(first_col), Some(last_col)) =
+        (rows().min(), rows().max(), columns().min(), columns().max())
+    else {
+        return Ok(Vec::new());
+    };
+    let height = u64::from(last_row - first_row) + 1;
+    let width = u64::from(last_col - first_col) + 1;
+    if height.saturating_mul(width) > MAX_CELLS {
+        return Err(LineError {
+            line: 1,
+            message: format!(
+                "trang tính quá lớn: dữ liệu trải trên {height} dòng × {width} cột (tối đa {MAX_CELLS} ô) / the sheet is too large: its cells span {height} rows × {width} columns (at most {MAX_CELLS} cells)"
+            ),
+        });
+    }
+    // Every row and column of the used area, blank ones included, as calamine's Range.
+    let mut table: Vec<(usize, Vec<String>)> = (0..height as usize)
+        .map(|i| {
+            (
+                first_row as usize + i + 1,
+                vec![String::new(); width as usize],
+            )
+        })
+        .collect();
+    for ((row, col), text) in cells {
+        let slot = table
+            .get_mut((row - first_row) as usize)
+            .and_then(|(_, cells)| cells.get_mut((col - first_col) as usize));
+        if let Some(slot) = slot {
+            *slot = text;
+        }
+    }
+    Ok(table)
+}
+
+/// calamine reserves room for as many strings as the shared-strings part's `uniqueCount`
+/// says before reading one, so `uniqueCount="99999999999"` in a small file asked for 2.4 TB
+/// and aborted the process. A count above MAX_CELLS can't belong to a sheet read here.
+fn check_shared_strings(bytes: &[u8]) -> Result<(), LineError> {
+    // A file the zip reader refuses is left to calamine to report.
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    for i in 0..archive.len() {
+        let Ok(file) = archive.by_index(i) else {
+            continue;
+        };
+        // calamine finds the part through the workbook's relationships: check every candidate.
+        let candidate = file
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
+        if !candidate {
+            continue;
+        }
+        // Read as calamine reads it, so both stop at the same `<sst>` element.
+        let mut xml = quick_xml::Reader::from_reader(BufReader::new(file));
+        let config = xml.config_mut();
+        config.check_end_names = false;
+        config.check_comments = false;
+        config.expand_empty_elements = true;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match xml.read_event_into(&mut buf) {
+                Ok(Event::Start(e)) if e.local_name().as_ref() == "sst" => {
+                    let count = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == "uniqueCount");
+                    if let Some(count) = count {
+                        let small = count.value.parse::<u64>().is_ok_and(|n| n <= MAX_CELLS);
+                        if !small {
+                            return Err(unreadable(&format!(
+                                "sharedStrings.xml: uniqueCount {} is more than {MAX_CELLS} strings",
+                                count.value
+                            )));
+                        }
+                    }
+                    break;
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A cell as Excel displays it in the General format: `2024`, not `2024.0`; `0.3`, not
@@ -268,6 +368,58 @@ mod tests {
         assert_eq!(parsed.errors.len(), 1);
         assert_eq!(parsed.errors[0].line, 1);
         assert!(parsed.errors[0].message.contains("XLSX"));
+    }
+
+    #[test]
+    fn a_cell_far_from_the_table_is_refused_not_allocated() {
+        // calamine allocated the 1,048,576 × 16,384 rectangle up to this one cell, 512 GiB,
+        // and the process aborted (fuzz/seeds/question_xlsx_sheet/far-cell.xml).
+        let bytes = sheet(&[
+            (0, 0, s("text")),
+            (0, 1, s("a")),
+            (0, 2, s("b")),
+            (0, 3, s("correct")),
+            (1, 0, s("Q")),
+            (1, 1, s("x")),
+            (1, 2, s("y")),
+            (1, 3, s("A")),
+            (1_048_575, 16_383, s("xa")),
+        ]);
+        let parsed = parse_any(Format::Xlsx, &bytes);
+        assert!(parsed.questions.is_empty());
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert!(
+            parsed.errors[0]
+                .message
+                .contains("1048576 rows × 16384 columns")
+        );
+    }
+
+    #[test]
+    fn a_huge_shared_string_count_is_refused_not_allocated() {
+        // calamine reserved room for uniqueCount strings up front: 2.4 TB, and an abort
+        // (fuzz/seeds/question_xlsx/huge-unique-count.xlsx).
+        use std::io::{Read, Write};
+        let bytes = sheet(&[(0, 0, s("text")), (0, 1, s("a"))]);
+        let mut archive = zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..archive.len() {
+            let mut file = archive.by_index(i).unwrap();
+            let name = file.name().unwrap().into_owned();
+            let mut xml = String::new();
+            file.read_to_string(&mut xml).unwrap();
+            if name == "xl/sharedStrings.xml" {
+                xml = xml.replace(" uniqueCount=\"2\"", " uniqueCount=\"99999999999\"");
+                assert!(xml.contains("99999999999"), "{xml}");
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            out.write_all(xml.as_bytes()).unwrap();
+        }
+        let bytes = out.finish().unwrap().into_inner();
+        let parsed = parse_any(Format::Xlsx, &bytes);
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert!(parsed.errors[0].message.contains("uniqueCount 99999999999"));
     }
 
     #[test]
