@@ -35,7 +35,13 @@ fn unreadable(detail: &str) -> LineError {
     }
 }
 
+/// The most a workbook may expand to, over all its parts: a zip bomb (a few KiB that
+/// inflate to gigabytes) is refused before anything is inflated. An honest bank of 100,000
+/// questions is some tens of MiB unpacked.
+const MAX_EXPANDED_BYTES: u64 = 256 * 1024 * 1024;
+
 fn read_first_sheet(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, LineError> {
+    check_expanded_size(bytes)?;
     check_shared_strings(bytes)?;
     let mut workbook: Xlsx<Cursor<&[u8]>> = open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e: XlsxError| unreadable(&e.to_string()))?;
@@ -89,6 +95,28 @@ fn read_first_sheet(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, LineError
         }
     }
     Ok(table)
+}
+
+/// Adds up the sizes the zip's directory declares for its parts. A part that declares
+/// little and inflates to more is not caught here; calamine's own zip reader would have to
+/// stop it (not verified).
+fn check_expanded_size(bytes: &[u8]) -> Result<(), LineError> {
+    // A file the zip reader refuses is left to calamine to report.
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        if let Ok(file) = archive.by_index_raw(i) {
+            total = total.saturating_add(file.size());
+        }
+    }
+    if total > MAX_EXPANDED_BYTES {
+        return Err(unreadable(&format!(
+            "the workbook unpacks to {total} bytes, more than {MAX_EXPANDED_BYTES}"
+        )));
+    }
+    Ok(())
 }
 
 /// calamine reserves room for as many strings as the shared-strings part's `uniqueCount`
@@ -420,6 +448,33 @@ mod tests {
         let parsed = parse_any(Format::Xlsx, &bytes);
         assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
         assert!(parsed.errors[0].message.contains("uniqueCount 99999999999"));
+    }
+
+    #[test]
+    fn a_workbook_that_unpacks_to_more_than_the_limit_is_refused_before_it_is_read() {
+        use std::io::Write;
+        // 300 MiB of one repeated byte deflates to a few hundred KiB: a small zip bomb.
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        out.start_file(
+            "xl/worksheets/sheet1.xml",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .large_file(true),
+        )
+        .unwrap();
+        let block = vec![b' '; 1024 * 1024];
+        for _ in 0..300 {
+            out.write_all(&block).unwrap();
+        }
+        let bytes = out.finish().unwrap().into_inner();
+        assert!(bytes.len() < 2 * 1024 * 1024, "{}", bytes.len());
+        let parsed = parse_any(Format::Xlsx, &bytes);
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert!(
+            parsed.errors[0].message.contains("unpacks to"),
+            "{:?}",
+            parsed.errors
+        );
     }
 
     #[test]
