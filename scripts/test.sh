@@ -11,7 +11,7 @@ root="$(hoithi_root)"
 cd "$root"
 start=$SECONDS
 
-step() { printf '\n==== [%s] %s ====\n' "$1" "$2" >&2; }
+step() { printf '\n==== [%s] %s (at %ss) ====\n' "$1" "$2" "$((SECONDS - start))" >&2; }
 
 hoithi_setup
 export HOITHI_JWT_SECRET  # set by hoithi_setup (48 random bytes, base64)
