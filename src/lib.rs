@@ -11,7 +11,7 @@
 //! - [`telemetry`]: JSON logs and request ids.
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`error`]: `ApiError` → problem+json, the one place status codes are chosen.
-//! - [`extract`]: request extractors whose failures are problem+json.
+//! - [`extract`]: request extractors whose failures are problem+json; strict JSON, no NUL.
 //! - [`judging`]: finalizing rounds, prizes, disqualification.
 //! - [`leaderboard`]: live round and contest leaderboards in Redis, rebuilt from PostgreSQL.
 //! - [`db`]: the PostgreSQL pool and migrations.

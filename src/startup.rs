@@ -103,6 +103,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(extract::path_error))
                 // Innermost first: the last `wrap` sees the request first.
                 .wrap(ErrorHandlers::new().default_handler(error::problem_for_framework_errors))
+                .wrap(from_fn(extract::refuse_nul))
                 .wrap(from_fn(catch_panic))
                 .wrap(from_fn(deadline::limit))
                 .wrap(from_fn(db::gate))

@@ -198,6 +198,7 @@ pub async fn create_contest(
 
 /// Published contests for anyone; organisers and judges also see the drafts they work on.
 #[utoipa::path(get, path = "/api/v1/contests", tag = "authoring", params(ListQuery),
+    security((), ("bearer" = [])),
     responses((status = 200, body = ContestList)))]
 pub async fn list_contests(
     MaybeUser(user): MaybeUser,
@@ -218,6 +219,7 @@ pub async fn list_contests(
 
 /// One contest by id or slug.
 #[utoipa::path(get, path = "/api/v1/contests/{contest}", tag = "authoring",
+    security((), ("bearer" = [])),
     params(("contest" = String, Path, description = "the contest's id or slug")),
     responses(
         (status = 200, body = Contest),

@@ -16,6 +16,9 @@ pub const MAX_CATEGORY_CHARS: usize = 100;
 pub const MAX_EXPLANATION_CHARS: usize = 5000;
 pub const MIN_OPTIONS: usize = 2;
 pub const MAX_OPTIONS: usize = 8;
+/// PostgreSQL text cannot hold NUL: refused here, whichever way the question came (a cell
+/// of a workbook may spell it `_x0000_`), rather than failing the INSERT.
+const NUL: &str = "không được chứa ký tự NUL / must not contain the NUL character";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -147,7 +150,9 @@ impl QuestionSpec {
         };
 
         let text = clean_text(&draft.text);
-        if text.is_empty() {
+        if text.contains('\0') {
+            fail("text".into(), NUL.into());
+        } else if text.is_empty() {
             fail(
                 "text".into(),
                 "không được để trống / must not be empty".into(),
@@ -181,7 +186,9 @@ impl QuestionSpec {
         }
         for (i, option) in options.iter().enumerate() {
             let field = format!("options[{i}].text");
-            if option.text.is_empty() {
+            if option.text.contains('\0') {
+                fail(field, NUL.into());
+            } else if option.text.is_empty() {
                 fail(field, "phương án trống / option text is empty".into());
             } else if option.text.chars().count() > MAX_OPTION_CHARS {
                 fail(
@@ -237,7 +244,9 @@ impl QuestionSpec {
         }
 
         let category = clean_optional(draft.category.as_deref());
-        if category
+        if category.as_ref().is_some_and(|c| c.contains('\0')) {
+            fail("category".into(), NUL.into());
+        } else if category
             .as_ref()
             .is_some_and(|c| c.chars().count() > MAX_CATEGORY_CHARS)
         {
@@ -259,7 +268,9 @@ impl QuestionSpec {
             },
         };
         let explanation = clean_optional(draft.explanation.as_deref());
-        if explanation
+        if explanation.as_ref().is_some_and(|e| e.contains('\0')) {
+            fail("explanation".into(), NUL.into());
+        } else if explanation
             .as_ref()
             .is_some_and(|e| e.chars().count() > MAX_EXPLANATION_CHARS)
         {
@@ -352,6 +363,18 @@ mod tests {
         let mut d = draft(&[("a", true), ("b", true)]);
         d.kind = Some("single".into());
         assert_eq!(fields(QuestionSpec::parse(&d)), ["options"]);
+    }
+
+    #[test]
+    fn nul_in_any_text_is_refused_by_its_field() {
+        let mut d = draft(&[("Hà\0Nội", true), ("Huế", false)]);
+        d.text = "Thủ\0đô?".into();
+        d.category = Some("Địa\0lý".into());
+        d.explanation = Some("\0".into());
+        assert_eq!(
+            fields(QuestionSpec::parse(&d)),
+            ["category", "explanation", "options[0].text", "text"]
+        );
     }
 
     #[test]

@@ -288,6 +288,7 @@ pub struct DisqualifyBody {
     request_body = DisqualifyBody,
     responses(
         (status = 200, body = Winners, description = "the winners after the prize passed on"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`forbidden_role`: not a judge; `not_contest_staff`"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "no such round, or the member holds no prize in it"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`round_not_finalized`"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -162,6 +162,7 @@ pub async fn compute(
 
 /// Units ranked by participation, each counting its sub-units.
 #[utoipa::path(get, path = "/api/v1/contests/{contest}/units/ranking", tag = "judging",
+    security((), ("bearer" = [])),
     params(("contest" = String, Path, description = "the contest's id or slug"), RankingQuery),
     responses(
         (status = 200, body = UnitRanking),

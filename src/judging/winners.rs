@@ -335,6 +335,7 @@ impl From<Winner> for PublicWinner {
 /// The winners of a finalized round as organisers announce them: names, units and masked
 /// phones.
 #[utoipa::path(get, path = "/api/v1/rounds/{round}/winners/public", tag = "leaderboards",
+    security((), ("bearer" = [])),
     params(("round" = Uuid, Path)),
     responses(
         (status = 200, body = PublicWinners),

@@ -566,7 +566,9 @@ pub async fn page(
         .cmd("ZRANGE")
         .arg(set)
         .arg(offset)
-        .arg(offset + limit - 1)
+        // Saturating: `offset` is whatever the client sent (up to i64::MAX), and a wrapped
+        // stop would be negative, which Redis reads as counting from the end.
+        .arg(offset.saturating_add(limit - 1))
         .arg("WITHSCORES")
         .cmd("ZCARD")
         .arg(set)

@@ -54,6 +54,7 @@ pub(crate) async fn visible_round(
 /// The round's live leaderboard: each member's best attempt by the round's chain without
 /// the prediction (known only at finalizing).
 #[utoipa::path(get, path = "/api/v1/rounds/{round}/leaderboard", tag = "leaderboards",
+    security((), ("bearer" = [])),
     params(("round" = Uuid, Path), BoardQuery),
     responses(
         (status = 200, body = Page),
@@ -94,6 +95,7 @@ pub async fn my_place(
 /// The whole-contest standing (rule 9): the sum of each round's counted correct answers,
 /// then the sum of their durations.
 #[utoipa::path(get, path = "/api/v1/contests/{contest}/leaderboard", tag = "leaderboards",
+    security((), ("bearer" = [])),
     params(("contest" = String, Path, description = "the contest's id or slug"), BoardQuery),
     responses(
         (status = 200, body = Page),

@@ -294,6 +294,7 @@ async fn staff_question(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Question),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`forbidden_role`: not an organiser or judge"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_question(
@@ -310,6 +311,7 @@ pub async fn get_question(
     request_body = QuestionPatch, params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Question),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`forbidden_role`: not an organiser"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -356,6 +358,7 @@ pub async fn patch_question(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "deleted"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`forbidden_role`: not an organiser"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_question(
@@ -418,7 +421,8 @@ async fn export_bank(
 #[utoipa::path(post, path = "/api/v1/contests/{contest}/questions/import", tag = "authoring",
     security(("bearer" = [])),
     params(("contest" = String, Path, description = "the contest's id or slug"), ImportQuery),
-    request_body(content = Vec<u8>, description = "the file, as is", content_type = "application/octet-stream"),
+    // Optional: an empty body is an empty file, reported in `errors` like any unreadable one.
+    request_body(content = Option<Vec<u8>>, description = "the file, as is; an empty body is reported as an empty file", content_type = "application/octet-stream"),
     responses(
         (status = 200, body = ImportReport, description = "what was (or would be) imported, skipped and refused, with line numbers"),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "`invalid_query`: unknown or missing format"),

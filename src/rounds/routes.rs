@@ -239,6 +239,7 @@ pub async fn create_round(
 
 /// The contest's rounds, in order, with their state.
 #[utoipa::path(get, path = "/api/v1/contests/{contest}/rounds", tag = "authoring",
+    security((), ("bearer" = [])),
     params(("contest" = String, Path, description = "the contest's id or slug"), RoundQuery),
     responses(
         (status = 200, body = RoundList),
@@ -285,6 +286,7 @@ async fn readable_round(
 
 /// One round with its state.
 #[utoipa::path(get, path = "/api/v1/rounds/{round}", tag = "authoring",
+    security((), ("bearer" = [])),
     params(("round" = Uuid, Path)),
     responses(
         (status = 200, body = Round),
@@ -304,6 +306,7 @@ pub async fn get_round(
     request_body = RoundPatch, security(("bearer" = [])), params(("round" = Uuid, Path)),
     responses(
         (status = 200, body = Round),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`forbidden_role`: not an organiser; `not_contest_staff`"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`round_has_attempts` (draw settings), `round_finalized`, `round_number_taken`"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -376,6 +379,7 @@ pub async fn patch_round(
     security(("bearer" = [])), params(("round" = Uuid, Path)),
     responses(
         (status = 200, body = Round),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`forbidden_role`: not an organiser; `not_contest_staff`"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`round_not_open`"),
     ))]

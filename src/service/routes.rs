@@ -168,7 +168,9 @@ pub struct Echo {
 /// Diagnostic: answers the JSON body it was sent with the server's time. It measures the
 /// HTTP stack alone (the load tests' ceiling) and lets a client estimate its clock offset.
 #[utoipa::path(post, path = "/api/v1/echo", tag = "service",
-    request_body(content = Object, description = "any JSON document up to 1 MiB"),
+    security((), ("bearer" = [])),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "any JSON document (an object, an array, a string, a number…) up to 1 MiB"),
     responses(
         (status = 200, body = Echo),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "malformed JSON"),

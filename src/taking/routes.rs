@@ -42,13 +42,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+// `deny_unknown_fields` on the paper's four types (ShownOption, ShownQuestion, AttemptResult,
+// Attempt) only serves the OpenAPI document: utoipa turns it into `additionalProperties:
+// false`, so a paper that grew a key the document does not declare (an answer key, say)
+// fails schema conformance in scripts/schemathesis.sh. They are never deserialized.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ShownOption {
     id: Uuid,
     text: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ShownQuestion {
     id: Uuid,
     #[schema(example = "single")]
@@ -72,6 +78,7 @@ pub struct Answer {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AttemptResult {
     correct: i16,
     total: i16,
@@ -81,6 +88,7 @@ pub struct AttemptResult {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Attempt {
     id: Uuid,
     round_id: Uuid,
@@ -115,7 +123,9 @@ pub struct SubmitBody {
     /// Merged over the autosaved answers.
     #[serde(default)]
     answers: Vec<Answer>,
-    /// A whole number ≥ 0: the member's guess of the round's prediction target.
+    /// A whole number ≥ 0: the member's guess of the round's prediction target. Read as
+    /// any JSON value so that a wrong one is a 422 naming `prediction`.
+    #[schema(value_type = i64, minimum = 0, required = true)]
     prediction: Option<serde_json::Value>,
 }
 

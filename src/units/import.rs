@@ -123,6 +123,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<UnitRow>, Vec<LineError>> {
             errors.push(line_error(line, "name must be 1–200 characters"));
             continue;
         }
+        // PostgreSQL text cannot hold NUL: the line is refused rather than the INSERT failing.
+        if name.contains('\0') {
+            errors.push(line_error(line, "name must not contain the NUL character"));
+            continue;
+        }
         let member_count = if count.is_empty() {
             0
         } else {
@@ -218,6 +223,13 @@ mod tests {
         let errors = parse(file.as_bytes()).expect_err("invalid");
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
+    }
+
+    #[test]
+    fn a_name_holding_nul_is_refused_by_its_line() {
+        let errors = parse(b"code,name\nHN,H\0N\n").expect_err("NUL");
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains("NUL"), "{}", errors[0].message);
     }
 
     #[test]

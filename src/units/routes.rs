@@ -88,7 +88,10 @@ pub async fn list_units(
     }))
 }
 
+/// `UnitImportReport` in the OpenAPI document: the question import's report is the
+/// `ImportReport` there, and two schemas of one name would leave only one of them.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UnitImportReport)]
 pub struct ImportReport {
     /// Units inserted or updated; 0 when any line has an error (nothing is stored then).
     pub imported: u64,
@@ -124,7 +127,10 @@ pub async fn import_csv(pool: &PgPool, bytes: &[u8]) -> anyhow::Result<ImportRep
 /// Import units from CSV (`code,name,parent_code,member_count`); re-importing updates in
 /// place. Any bad line blocks the whole file and is reported by line.
 #[utoipa::path(post, path = "/api/v1/units/import", tag = "units", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv", description = "code,name,parent_code,member_count"),
+    // Optional: an empty body is an empty file, and its missing header row is reported in
+    // `errors` like any other bad line.
+    request_body(content = Option<String>, content_type = "text/csv",
+        description = "code,name,parent_code,member_count; an empty body is reported as a file without its header row"),
     responses(
         (status = 200, body = ImportReport),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "not an organiser"),

@@ -760,3 +760,42 @@ async fn entries_a_killed_server_left_off_the_board_are_put_back_when_a_server_s
     }
     assert_eq!(seen, 3, "the board is whole again");
 }
+
+/// `offset` is any whole number ≥ 0; one near `i64::MAX` overflowed `offset + limit` while
+/// reading the Redis page (a panic, answered 500). Found by scripts/schemathesis.sh.
+#[tokio::test]
+async fn a_page_far_past_the_end_is_empty_not_a_500() {
+    let app = spawn_app().await;
+    let (organiser, contest, rounds) = contest(
+        &app,
+        1,
+        json!(["correct", "prediction", "duration", "submitted_at"]),
+    )
+    .await;
+    let key = answer_key(&app, &organiser, &contest).await;
+    let member = app.member_token("0912345678").await;
+    submit(&app, &member, &rounds[0], 1, &key).await;
+    let far = i64::MAX - 1;
+    for board in [
+        format!("/api/v1/rounds/{}/leaderboard", rounds[0]),
+        format!("/api/v1/contests/{contest}/leaderboard"),
+    ] {
+        for limit in [1, 50, 500] {
+            let page = app
+                .expect(
+                    200,
+                    Method::GET,
+                    &format!("{board}?offset={far}&limit={limit}"),
+                    None,
+                    None,
+                )
+                .await;
+            assert_eq!(page["items"], json!([]), "{board}: {page}");
+            assert_eq!(page["total"], 1, "{board}: {page}");
+        }
+        let first = app
+            .expect(200, Method::GET, &format!("{board}?offset=0"), None, None)
+            .await;
+        assert_eq!(first["items"].as_array().map(Vec::len), Some(1), "{first}");
+    }
+}

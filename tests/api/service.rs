@@ -214,6 +214,105 @@ async fn openapi_document_lists_every_endpoint() {
         );
     }
     assert!(doc["components"]["schemas"].get("Problem").is_some());
+    // The attempt paper admits no key it does not declare: a paper that leaked one (an
+    // answer key, say) fails schema conformance in scripts/schemathesis.sh.
+    for schema in ["Attempt", "ShownQuestion", "ShownOption", "AttemptResult"] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["additionalProperties"],
+            serde_json::json!(false),
+            "{schema}: {}",
+            doc["components"]["schemas"][schema]
+        );
+    }
+}
+
+/// What the shared machinery answers is listed on every operation it applies to (found
+/// missing by scripts/schemathesis.sh), and each response names its own schema.
+#[tokio::test]
+async fn openapi_document_lists_the_problems_every_operation_can_answer() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app
+        .get("/api/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("path item") {
+            let at = format!("{method} {path}");
+            let responses = &operation["responses"];
+            let listed = |status: &str| responses.get(status).is_some();
+            let bearer = operation["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if bearer {
+                assert!(listed("401"), "{at} takes a token but does not list 401");
+            }
+            let params = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if params.iter().any(|p| p["in"] == "path") {
+                assert!(listed("404"), "{at}: a path that names nothing is 404");
+            }
+            if params.iter().any(|p| p["in"] == "query") {
+                assert!(
+                    listed("400"),
+                    "{at}: a query string that cannot be read is 400"
+                );
+            }
+            if params.iter().any(|p| p["name"] == "limit") {
+                assert!(listed("422"), "{at}: limit 1–500 is checked");
+            }
+            if let Some(body) = operation.get("requestBody") {
+                for status in ["400", "408", "413"] {
+                    assert!(
+                        listed(status),
+                        "{at} takes a body but does not list {status}"
+                    );
+                }
+                if body["content"].get("application/json").is_some() {
+                    assert!(
+                        listed("415") && listed("422"),
+                        "{at}: JSON body without 415/422"
+                    );
+                }
+            }
+            if path.starts_with("/api/v1/") && path != "/api/v1/echo" {
+                assert!(listed("503"), "{at} needs PostgreSQL but does not list 503");
+            }
+            for status in ["429", "503"] {
+                if let Some(response) = responses.get(status) {
+                    assert!(
+                        response["headers"].get("Retry-After").is_some(),
+                        "{at}: {status} without Retry-After"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "only {checked} operations");
+
+    // Two schemas named ImportReport left the units import pointing at the questions' one.
+    let units = &doc["paths"]["/api/v1/units/import"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(units, "#/components/schemas/UnitImportReport");
+    let report = &doc["components"]["schemas"]["UnitImportReport"];
+    assert_eq!(
+        report["required"],
+        serde_json::json!(["imported", "errors"]),
+        "{report}"
+    );
+    let questions = &doc["paths"]["/api/v1/contests/{contest}/questions/import"]["post"]["responses"]
+        ["200"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(questions, "#/components/schemas/ImportReport");
+    // The echo takes any JSON document, not only objects.
+    let echo = &doc["paths"]["/api/v1/echo"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert!(echo.get("type").is_none(), "{echo}");
 }
 
 #[tokio::test]
