@@ -6,7 +6,9 @@
 #   postgres  PostgreSQL is stopped hard (pg_ctl stop -m immediate) and started again;
 #   cluster   three servers behind HAProxy, every start and submission sent twice at once
 #             (through different servers), one server SIGKILLed and restarted; then the
-#             rate limits must hold across servers and a board rebuild must run once.
+#             rate limits and attempt limits must hold across servers, attempts that run
+#             out must each be closed once by the three sweepers, and a board rebuild
+#             must run once.
 # Afterwards `hoithi-load fault verify` holds what was acknowledged (answered 200) against
 # PostgreSQL: lost, duplicated and wrongly graded submissions must be 0, the live
 # leaderboard must equal PostgreSQL's entries, a 503 must carry Retry-After, nothing may
@@ -105,7 +107,7 @@ base="http://127.0.0.1:$port"
 server_start() {
     local n="${1:-1}"
     HOITHI_LISTEN="127.0.0.1:${ports[$n]}" HOITHI_SWEEP_INTERVAL_MS=1000 \
-        RUST_LOG="warn,hoithi::leaderboard=info" "$bin" serve >>"$work/server$n.log" 2>&1 &
+        RUST_LOG="warn,hoithi::leaderboard=info,hoithi::taking::sweeper=info" "$bin" serve >>"$work/server$n.log" 2>&1 &
     pids[$n]=$!
     for _ in $(seq 150); do
         curl -fs "http://127.0.0.1:${ports[$n]}/healthz" >/dev/null 2>&1 && return 0
@@ -146,8 +148,9 @@ printf 'fault judge password\n' |
 admin="$(sql "SELECT id FROM accounts WHERE email = 'judge@fault.invalid'")"
 round="$(sql "UPDATE rounds SET opens_at = now() - interval '1 day', closes_at = now() + interval '2 hours'
     WHERE number = 1 RETURNING id")"
-# Each scenario plays its own members, and one more for the rate-limit probe.
-"$load" seed --round "$round" --members $(((members + 1) * ${#scenarios[@]} + 1)) --entries 0 >/dev/null
+# Each scenario plays its own members, and has `spare` more for the cluster's probes.
+spare=22
+"$load" seed --round "$round" --members $(((members + spare) * ${#scenarios[@]} + 1)) --entries 0 >/dev/null
 server_start
 
 ms() { date +%s%3N; }
@@ -217,6 +220,49 @@ rate_limit_shared() {
     echo true
 }
 
+# One member's attempts, up to the round's max_attempts, each started and submitted
+# wherever the balancer sends it; the next start must be refused all the same.
+attempt_limit_held() {
+    local token id code i max
+    token="$("$load" token --member "$1")"
+    max="$(sql "SELECT max_attempts FROM rounds WHERE id = '$round'")"
+    for i in $(seq "$max"); do
+        id="$(curl -fs -X POST -H "authorization: Bearer $token" "$base/api/v1/rounds/$round/attempts" | jq -r .id)"
+        curl -fs -o /dev/null -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' \
+            -d '{"answers": [], "prediction": 1}' "$base/api/v1/attempts/$id/submit" ||
+            hoithi_die "submitting attempt $i through the balancer failed"
+    done
+    code="$(curl -s -o "$work/over.json" -w '%{http_code}' -X POST -H "authorization: Bearer $token" \
+        "$base/api/v1/rounds/$round/attempts")"
+    [[ "$code" == 409 ]] && jq -e '.code == "max_attempts_reached"' "$work/over.json" >/dev/null ||
+        hoithi_die "start $((max + 1)) answered $code: $(cat "$work/over.json")"
+    echo true
+}
+
+# Members $1..$2 start and leave; their time runs out (moved into the past here) while
+# three sweepers run. Each attempt must be closed once, by one of them: the closings the
+# three servers log add up to exactly the attempts that ran out.
+sweeper_once() {
+    local i token before after expired ids
+    closed() { cat "$work"/server[123].log | grep -o '"closed":[0-9]*' | awk -F: '{ n += $2 } END { print n + 0 }'; }
+    for i in $(seq "$1" "$2"); do
+        token="$("$load" token --member "$i")"
+        curl -fs -o /dev/null -X POST -H "authorization: Bearer $token" "$base/api/v1/rounds/$round/attempts"
+    done
+    before="$(closed)"
+    ids="SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid
+        FROM generate_series($1, $2) i"
+    sql "UPDATE attempts SET started_at = now() - interval '20 minutes',
+                            deadline = now() - interval '1 minute'
+          WHERE state = 'in_progress' AND member_id IN ($ids)"
+    sleep 4
+    after="$(closed)"
+    expired="$(sql "SELECT count(*) FROM attempts WHERE state = 'expired' AND member_id IN ($ids)")"
+    [[ "$expired" == $(($2 - $1 + 1)) && $((after - before)) == "$expired" ]] ||
+        hoithi_die "$expired of $(($2 - $1 + 1)) attempts expired, $((after - before)) closings logged"
+    echo "$expired"
+}
+
 # The round's board is dropped; 60 readers ask all three servers for it at once. One
 # rebuild must run (the others wait for it), not one per server or per reader.
 rebuilds_once() {
@@ -242,7 +288,7 @@ for scenario in "${scenarios[@]}"; do
         --seconds "$seconds" --acks "$work/$scenario.acks" --timeline "$work/$scenario.timeline" \
         --out "$work/$scenario.take.json" "${twice[@]}" &
     driver=$!
-    first=$((first + members + 1))
+    first=$((first + members + spare))
     sleep $((seconds / 3))
     figures=()
     fault_at="$(ms)"
@@ -285,7 +331,13 @@ for scenario in "${scenarios[@]}"; do
     esac
     wait "$driver"
     if [[ "$scenario" == cluster ]]; then
-        figures+=(--figure "rate_limits_shared=$(rate_limit_shared "$((first - 1))")")
+        # Each probe dies on a broken guarantee; plain assignments so `set -e` sees it.
+        s0=$((first - spare))
+        shared="$(rate_limit_shared "$s0")"
+        held="$(attempt_limit_held $((s0 + 1)))"
+        expired="$(sweeper_once $((s0 + 2)) $((s0 + spare - 1)))"
+        figures+=(--figure "rate_limits_shared=$shared" --figure "attempt_limit_held=$held"
+            --figure "expired_by_3_sweepers_each_once=$expired")
         rebuilds="$(rebuilds_once)"
         figures+=(--figure "board_rebuilds_for_60_readers_on_3_servers=$rebuilds")
         [[ "$rebuilds" == 1 ]] || hoithi_die "the board was rebuilt $rebuilds times, not once"
@@ -294,6 +346,7 @@ for scenario in "${scenarios[@]}"; do
     figures+=(--figure "fault_lasted_s=$(awk -v a="$fault_at" -v b="$restored_at" 'BEGIN { printf "%.2f", (b - a) / 1000 }')"
         --figure "server_panics=$panics")
     "$load" fault verify --round "$round" --scenario "$scenario" --base "$base" \
+        --first-member "$((first - members - spare))" --members "$members" \
         --acks "$work/$scenario.acks" --timeline "$work/$scenario.timeline" \
         --take "$work/$scenario.take.json" --fault-at "$fault_at" --restored-at "$restored_at" \
         "${figures[@]}" --out "$work/$scenario.json" >/dev/null

@@ -85,6 +85,12 @@ pub struct VerifyArgs {
     round: Uuid,
     #[arg(long)]
     scenario: String,
+    /// The members `fault take` played (for duplicates: others may hold several attempts
+    /// on purpose).
+    #[arg(long)]
+    first_member: u64,
+    #[arg(long)]
+    members: u64,
     /// What `fault take` wrote.
     #[arg(long)]
     acks: PathBuf,
@@ -507,11 +513,16 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
     }
     let members: Vec<Uuid> = acks.iter().map(|a| a.member).collect();
+    let played: Vec<Uuid> = (args.first_member..args.first_member + args.members)
+        .map(member_id)
+        .collect();
     let duplicated: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT member_id FROM attempts WHERE round_id = $1
+        "SELECT count(*) FROM (SELECT member_id FROM attempts
+           WHERE round_id = $1 AND member_id = ANY($2)
            GROUP BY member_id HAVING count(*) > 1) d",
     )
     .bind(args.round)
+    .bind(&played)
     .fetch_one(&mut db)
     .await?;
     let acked_members: HashSet<Uuid> = members.iter().copied().collect();
