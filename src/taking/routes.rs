@@ -564,7 +564,13 @@ pub async fn submit_attempt(
     let row = own_attempt(&state, &user, *path).await?;
     match row.state.as_str() {
         "in_progress" => {}
-        "submitted" => return submitted(&row),
+        "submitted" => {
+            // A retry: the first try may have committed and then lost its answer (the
+            // connection, or PostgreSQL, went down before the entry reached the boards).
+            // Recording again changes nothing when the entry is already there.
+            leaderboard::record(&state, &row).await;
+            return submitted(&row);
+        }
         _ => return Err(attempt_expired()),
     }
     let now = Utc::now();

@@ -799,3 +799,54 @@ async fn a_page_far_past_the_end_is_empty_not_a_500() {
         assert_eq!(first["items"].as_array().map(Vec::len), Some(1), "{first}");
     }
 }
+
+#[tokio::test]
+async fn a_retried_submission_puts_an_entry_that_missed_the_board_back_on_it() {
+    let app = spawn_app().await;
+    let (organiser, contest, rounds) = contest(&app, 1, json!(["correct", "duration"])).await;
+    let key = answer_key(&app, &organiser, &contest).await;
+    let token = app.member_token("+84912000301").await;
+    let result = submit(&app, &token, &rounds[0], 2, &key).await;
+    let attempt = result["id"].as_str().expect("id");
+
+    let path = format!("/api/v1/rounds/{}/leaderboard", rounds[0]);
+    let board = app.expect(200, Method::GET, &path, None, None).await; // built on first read
+    assert_eq!(board["total"], 1, "{board}");
+
+    // As if the commit had reached PostgreSQL but its answer, and the board update, had
+    // not (PostgreSQL went down between the two).
+    let redis = redis_for(&app);
+    let keys = board::RoundKeys::new(&redis, rounds[0].parse().expect("uuid"));
+    let first: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+        .arg(&keys.set)
+        .arg(0)
+        .arg(0)
+        .query_async(&mut redis.conn())
+        .await
+        .expect("ZRANGE");
+    let _: () = redis::cmd("ZREM")
+        .arg(&keys.set)
+        .arg(&first[0])
+        .query_async(&mut redis.conn())
+        .await
+        .expect("ZREM");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the page cache
+    let board = app.expect(200, Method::GET, &path, None, None).await;
+    assert_eq!(board["total"], 0, "{board}");
+
+    // The app retries: the stored result, and the entry back on the board.
+    let again = app
+        .expect(
+            200,
+            Method::POST,
+            &format!("/api/v1/attempts/{attempt}/submit"),
+            Some(&token),
+            Some(&json!({"answers": [], "prediction": 10})),
+        )
+        .await;
+    assert_eq!(again, result);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let board = app.expect(200, Method::GET, &path, None, None).await;
+    assert_eq!(board["total"], 1, "{board}");
+    assert_eq!(board["items"][0]["correct"], 2, "{board}");
+}
