@@ -249,10 +249,16 @@ async fn record_with(state: &AppState, row: &AttemptRow, known_unit: Option<Opti
     let round = match state.caches.round(&state.db, row.round_id).await {
         Ok(Some(round)) => round,
         Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "leaderboard not updated");
-            return;
-        }
+        // PostgreSQL went away after the commit: the round as last read names the same
+        // boards (its contest and ranking do not change once it has entries).
+        Err(e) => match state.caches.stale_round(row.round_id) {
+            Some(round) => round,
+            None => {
+                // Left to the check every server makes when it starts.
+                tracing::warn!(error = format!("{e:#}"), "leaderboard not updated");
+                return;
+            }
+        },
     };
     let entry = Entry {
         member_id: row.member_id,
@@ -268,7 +274,11 @@ async fn record_with(state: &AppState, row: &AttemptRow, known_unit: Option<Opti
     let unit = match looked_up {
         Ok(unit) => unit,
         Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "leaderboard not updated");
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "leaderboard update missed; it will be rebuilt"
+            );
+            state.leaderboards.missed(round.id, round.contest_id);
             return;
         }
     };

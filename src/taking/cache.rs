@@ -238,6 +238,11 @@ impl Caches {
     }
 
     /// The round, fresh to within a second; `None` when there is no such round.
+    /// The round as last read, however long ago, without asking PostgreSQL.
+    pub fn stale_round(&self, id: Uuid) -> Option<Arc<RoundInfo>> {
+        self.lock_rounds().get(&id).map(|(_, round)| round.clone())
+    }
+
     pub async fn round(&self, pool: &PgPool, id: Uuid) -> anyhow::Result<Option<Arc<RoundInfo>>> {
         if let Some((checked, round)) = self.lock_rounds().get(&id)
             && checked.elapsed() < FRESH_FOR
