@@ -80,18 +80,34 @@ port = $pg_port
 unix_socket_directories = '$sockdir'
 EOF
 
+ms() { date +%s%3N; }
+seconds_since() { awk -v a="$1" -v b="$(ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
+# Runs the command "$3"... every 50 ms until it succeeds, at most $2 times; dies saying $1.
+retry_until() {
+    local failure="$1" tries="$2"
+    shift 2
+    for _ in $(seq "$tries"); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    hoithi_die "$failure"
+}
+answers_200() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" == 200 ]]; }
+# Polls $1 until it answers 200; prints the seconds it took from $2 (epoch ms).
+wait_ok() {
+    retry_until "$1 did not answer 200 within 30 s" 600 answers_200 "$1"
+    seconds_since "$2"
+}
+
 pg_start() { _hoithi_pg_run "$pg_bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" -w -t 60 start >/dev/null; }
 pg_crash() { _hoithi_pg_run "$pg_bindir/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null; }
 pg_stop() { _hoithi_pg_run "$pg_bindir/pg_ctl" -D "$pgdir/data" -m fast -w stop >/dev/null 2>&1 || true; }
 redis_start() {
     redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --dir "$work" \
         --pidfile "$work/redis.pid" --logfile "$work/redis.log" --save "" --appendonly no >/dev/null
-    for _ in $(seq 100); do
-        [[ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" == PONG ]] && return 0
-        sleep 0.1
-    done
-    hoithi_die "Redis did not start (log: $work/redis.log)"
+    retry_until "Redis did not start (log: $work/redis.log)" 200 redis_pongs
 }
+redis_pongs() { [[ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" == PONG ]]; }
 redis_kill() {
     local pid
     pid="$(cat "$work/redis.pid")"
@@ -109,11 +125,8 @@ server_start() {
     HOITHI_LISTEN="127.0.0.1:${ports[$n]}" HOITHI_SWEEP_INTERVAL_MS=1000 \
         RUST_LOG="warn,hoithi::leaderboard=info,hoithi::taking::sweeper=info" "$bin" serve >>"$work/server$n.log" 2>&1 &
     pids[$n]=$!
-    for _ in $(seq 150); do
-        curl -fs "http://127.0.0.1:${ports[$n]}/healthz" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    hoithi_die "server $n did not start (log: $work/server$n.log)"
+    retry_until "server $n did not start (log: $work/server$n.log)" 300 \
+        answers_200 "http://127.0.0.1:${ports[$n]}/healthz"
 }
 server_kill() {
     local n="${1:-1}"
@@ -153,19 +166,6 @@ spare=22
 "$load" seed --round "$round" --members $(((members + spare) * ${#scenarios[@]} + 1)) --entries 0 >/dev/null
 server_start
 
-ms() { date +%s%3N; }
-seconds_since() { awk -v a="$1" -v b="$(ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
-# Polls $1 until it answers 200; prints the seconds it took from $2 (epoch ms).
-wait_ok() {
-    for _ in $(seq 600); do
-        if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" == 200 ]]; then
-            seconds_since "$2"
-            return 0
-        fi
-        sleep 0.05
-    done
-    hoithi_die "$1 did not answer 200 within 30 s"
-}
 
 # The cluster: servers 2 and 3 beside 1, HAProxy in front (round robin, /readyz checks).
 cluster_start() {
@@ -197,11 +197,7 @@ EOF
     haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
     haproxy_pid=$!
     base="http://127.0.0.1:$lb_port"
-    for _ in $(seq 100); do
-        curl -fs "$base/healthz" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    hoithi_die "HAProxy did not start (log: $work/haproxy.log)"
+    retry_until "HAProxy did not start (log: $work/haproxy.log)" 200 answers_200 "$base/healthz"
 }
 
 # Through the balancer, one member's starts reach all three servers: the 31st within ten

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
-use crate::taking::{open_round, start_path};
+use crate::taking::{open_round, start_path, stored_attempt};
 
 /// Sends `calls` requests one after the other and expects each to be answered `ok`.
 async fn spend(
@@ -179,15 +179,7 @@ async fn a_submission_stuck_behind_the_database_answers_503_and_keeps_nothing_ha
     blocker.rollback().await.expect("unlock");
 
     // Nothing was graded; the retry submits it once.
-    let stored = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let stored = stored_attempt(&app, &id, &token).await;
     assert_eq!(stored["state"], "in_progress", "{stored}");
     let submitted = app
         .expect(200, Method::POST, &submit, Some(&token), Some(&body))

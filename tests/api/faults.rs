@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{TestApp, spawn_app};
-use crate::taking::{World, answer_key, open_round, start_path};
+use crate::taking::{World, answer_key, open_round, start_path, stored_attempt};
 
 #[derive(Clone, Copy)]
 enum Fault {
@@ -174,15 +174,7 @@ async fn a_body_cut_off_mid_way_is_never_stored() {
         .expect("client thread");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let stored = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let stored = stored_attempt(&app, &id, &token).await;
     assert_eq!(stored["state"], "in_progress", "{stored}");
     assert_eq!(
         stored["answers"],
@@ -250,15 +242,7 @@ async fn a_submission_whose_answer_was_lost_answers_its_original_result_when_ret
         submitted_at < retried_at,
         "{submitted_at} is the first submission's time"
     );
-    let stored = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let stored = stored_attempt(&app, &id, &token).await;
     assert_eq!(stored["result"]["prediction"], 3, "{stored}");
     let submitted: i64 =
         sqlx::query_scalar("SELECT count(*) FROM attempts WHERE state = 'submitted'")

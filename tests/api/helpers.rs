@@ -313,6 +313,20 @@ impl TestApp {
         }
     }
 
+    /// Closes an open round now (`token`: its organiser); expects 200.
+    pub async fn close_round(&self, round: &str, token: &str) {
+        let path = format!("/api/v1/rounds/{round}/close");
+        self.expect(200, reqwest::Method::POST, &path, Some(token), None)
+            .await;
+    }
+
+    /// Finalizes a closed round (`token`: its judge); answers the result.
+    pub async fn finalize_round(&self, round: &str, token: &str) -> serde_json::Value {
+        let path = format!("/api/v1/rounds/{round}/finalize");
+        self.expect(200, reqwest::Method::POST, &path, Some(token), None)
+            .await
+    }
+
     /// A draft contest owned by `token`'s organiser; answers its JSON.
     pub async fn create_contest(&self, token: &str, slug: &str) -> serde_json::Value {
         self.expect(

@@ -152,25 +152,11 @@ async fn entry(
 }
 
 async fn close(app: &TestApp, r: &Round) {
-    app.expect(
-        200,
-        Method::POST,
-        &format!("/api/v1/rounds/{}/close", r.id),
-        Some(&r.organiser),
-        None,
-    )
-    .await;
+    app.close_round(&r.id, &r.organiser).await;
 }
 
 async fn finalize(app: &TestApp, r: &Round) -> Value {
-    app.expect(
-        200,
-        Method::POST,
-        &format!("/api/v1/rounds/{}/finalize", r.id),
-        Some(&r.judge),
-        None,
-    )
-    .await
+    app.finalize_round(&r.id, &r.judge).await
 }
 
 async fn ranking(app: &TestApp, r: &Round) -> Vec<Uuid> {

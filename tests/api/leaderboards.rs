@@ -183,6 +183,28 @@ fn redis_for(app: &TestApp) -> Redis {
     Redis::connect_lazy(&settings.redis).expect("redis")
 }
 
+/// Takes the round board's first entry off its Redis set, as a server killed (or cut off
+/// from PostgreSQL) between committing an entry and recording it would leave it, then
+/// waits out the page cache so the next read sees the hole.
+async fn drop_first_entry(app: &TestApp, round: &str) {
+    let redis = redis_for(app);
+    let keys = board::RoundKeys::new(&redis, round.parse().expect("uuid"));
+    let first: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+        .arg(&keys.set)
+        .arg(0)
+        .arg(0)
+        .query_async(&mut redis.conn())
+        .await
+        .expect("ZRANGE");
+    let _: () = redis::cmd("ZREM")
+        .arg(&keys.set)
+        .arg(&first[0])
+        .query_async(&mut redis.conn())
+        .await
+        .expect("ZREM");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the page cache
+}
+
 #[tokio::test]
 async fn redis_orders_thousands_of_tied_entries_exactly_as_postgresql_does() {
     let app = spawn_app().await;
@@ -730,22 +752,7 @@ async fn entries_a_killed_server_left_off_the_board_are_put_back_when_a_server_s
     assert_eq!(total(&app).await, 3);
 
     // As if a server had died between committing an entry and putting it on the board.
-    let redis = redis_for(&app);
-    let keys = board::RoundKeys::new(&redis, rounds[0].parse().expect("uuid"));
-    let first: Vec<Vec<u8>> = redis::cmd("ZRANGE")
-        .arg(&keys.set)
-        .arg(0)
-        .arg(0)
-        .query_async(&mut redis.conn())
-        .await
-        .expect("ZRANGE");
-    let _: () = redis::cmd("ZREM")
-        .arg(&keys.set)
-        .arg(&first[0])
-        .query_async(&mut redis.conn())
-        .await
-        .expect("ZREM");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the page cache
+    drop_first_entry(&app, &rounds[0]).await;
     assert_eq!(total(&app).await, 2, "the entry is off the board");
 
     // A server starting (the killed one, restarted) compares the boards with PostgreSQL.
@@ -815,22 +822,7 @@ async fn a_retried_submission_puts_an_entry_that_missed_the_board_back_on_it() {
 
     // As if the commit had reached PostgreSQL but its answer, and the board update, had
     // not (PostgreSQL went down between the two).
-    let redis = redis_for(&app);
-    let keys = board::RoundKeys::new(&redis, rounds[0].parse().expect("uuid"));
-    let first: Vec<Vec<u8>> = redis::cmd("ZRANGE")
-        .arg(&keys.set)
-        .arg(0)
-        .arg(0)
-        .query_async(&mut redis.conn())
-        .await
-        .expect("ZRANGE");
-    let _: () = redis::cmd("ZREM")
-        .arg(&keys.set)
-        .arg(&first[0])
-        .query_async(&mut redis.conn())
-        .await
-        .expect("ZREM");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // the page cache
+    drop_first_entry(&app, &rounds[0]).await;
     let board = app.expect(200, Method::GET, &path, None, None).await;
     assert_eq!(board["total"], 0, "{board}");
 

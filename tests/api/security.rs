@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{MEMBER_PASSWORD, TestApp, TestDatabase, spawn_app, spawn_app_with, test_env};
+use crate::taking::stored_attempt;
 
 /// Questions in every stage's bank, all of them on each paper.
 const QUESTIONS: usize = 4;
@@ -198,26 +199,12 @@ async fn submit_right(app: &TestApp, token: &str, stage: &Stage, attempt: &Value
 
 /// Closes the stage's open round now (its organiser).
 async fn close(app: &TestApp, stage: &Stage) {
-    app.expect(
-        200,
-        Method::POST,
-        &format!("/api/v1/rounds/{}/close", stage.round),
-        Some(&stage.organiser),
-        None,
-    )
-    .await;
+    app.close_round(&stage.round, &stage.organiser).await;
 }
 
 /// Finalizes the stage's closed round (its judge); answers the result.
 async fn finalize(app: &TestApp, stage: &Stage) -> Value {
-    app.expect(
-        200,
-        Method::POST,
-        &format!("/api/v1/rounds/{}/finalize", stage.round),
-        Some(&stage.judge),
-        None,
-    )
-    .await
+    app.finalize_round(&stage.round, &stage.judge).await
 }
 
 async fn close_and_finalize(app: &TestApp, stage: &Stage) -> Value {
@@ -617,15 +604,7 @@ async fn an_attempt_answers_only_the_member_who_started_it_not_other_members_nor
             reply.assert_refused(404, "not_found");
         }
     }
-    let own = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&lan),
-            None,
-        )
-        .await;
+    let own = stored_attempt(&app, &id, &lan).await;
     assert_eq!(own["state"], "submitted");
     assert_eq!(own["result"]["correct"], result["correct"]);
     assert_eq!(own["answers"].as_array().map(Vec::len), Some(QUESTIONS));
@@ -668,15 +647,7 @@ async fn answers_naming_questions_or_options_of_another_contest_are_refused() {
             assert!(reply.json()["errors"][field].is_array(), "{}", reply.body);
         }
     }
-    let after = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let after = stored_attempt(&app, &id, &token).await;
     assert_eq!(after["state"], "in_progress");
     assert_eq!(after["answers"], json!([]), "nothing was saved");
 }

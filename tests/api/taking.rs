@@ -86,6 +86,18 @@ pub async fn answer_key(app: &TestApp, world: &World) -> HashMap<String, Vec<Val
         .collect()
 }
 
+/// The attempt as its member reads it back (`GET /attempts/{id}`, answered 200).
+pub async fn stored_attempt(app: &TestApp, id: &str, token: &str) -> Value {
+    app.expect(
+        200,
+        Method::GET,
+        &format!("/api/v1/attempts/{id}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
 pub fn start_path(world: &World) -> String {
     format!("/api/v1/rounds/{}/attempts", world.round)
 }
@@ -260,15 +272,7 @@ async fn submitting_grades_once_and_a_retry_answers_the_same_result() {
         Some(&json!({"answers": answers[..2]})),
     )
     .await;
-    let saved = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let saved = stored_attempt(&app, id, &token).await;
     assert_eq!(saved["answers"].as_array().expect("answers").len(), 2);
 
     // Bad answers and predictions are named.
@@ -336,15 +340,7 @@ async fn submitting_grades_once_and_a_retry_answers_the_same_result() {
         "attempt_submitted",
     )
     .await;
-    let ended = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let ended = stored_attempt(&app, id, &token).await;
     assert_eq!(ended["result"]["correct"], 3);
     assert_eq!(ended["result"]["prediction"], 1234);
     assert!(
@@ -543,15 +539,7 @@ async fn after_the_deadline_a_submission_is_refused_and_the_attempt_ends_with_it
         "attempt_expired",
     )
     .await;
-    let ended = app
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/v1/attempts/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let ended = stored_attempt(&app, id, &token).await;
     assert_eq!(ended["state"], "expired");
     assert_eq!(
         ended["result"]["correct"], 1,
