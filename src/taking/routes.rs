@@ -598,19 +598,21 @@ pub async fn submit_attempt(
         .count();
     // Submitted in the grace period: the time counted stops at the deadline.
     let ended = now.min(row.deadline);
-    let stored = store::submit(
-        &state.db,
-        &Submission {
-            id: row.id,
-            answers: &answers,
-            prediction,
-            submitted_at: now,
-            duration_ms: i32::try_from((ended - row.started_at).num_milliseconds().max(0))
-                .unwrap_or(i32::MAX),
-            correct: i16::try_from(correct).unwrap_or(i16::MAX),
-        },
-    )
-    .await?;
+    let stored = state
+        .submits
+        .submit(
+            &state.db,
+            &Submission {
+                id: row.id,
+                answers: &answers,
+                prediction,
+                submitted_at: now,
+                duration_ms: i32::try_from((ended - row.started_at).num_milliseconds().max(0))
+                    .unwrap_or(i32::MAX),
+                correct: i16::try_from(correct).unwrap_or(i16::MAX),
+            },
+        )
+        .await?;
     match stored.map(store::SubmittedRow::split) {
         Some((row, unit)) => {
             leaderboard::record_in_unit(&state, &row, unit).await;

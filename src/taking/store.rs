@@ -136,6 +136,7 @@ pub struct Submission<'a> {
 }
 
 /// A submitted attempt with its member's unit, which the leaderboards count it under.
+#[derive(Debug, Clone)]
 pub struct SubmittedRow {
     pub id: Uuid,
     pub round_id: Uuid,
@@ -201,6 +202,67 @@ pub async fn submit(pool: &PgPool, s: &Submission<'_>) -> anyhow::Result<Option<
     .fetch_optional(pool)
     .await
     .context("submitting an attempt")
+}
+
+/// [`submit`] for many attempts in one statement (and one commit): what the submission
+/// batcher writes. Answers the rows it ended; an attempt that had already ended is absent.
+/// An id given twice is written once, with one of its submissions.
+pub async fn submit_many(
+    pool: &PgPool,
+    batch: &[Submission<'_>],
+) -> anyhow::Result<Vec<SubmittedRow>> {
+    let mut ids = Vec::with_capacity(batch.len());
+    let mut answers = Vec::with_capacity(batch.len());
+    let mut predictions = Vec::with_capacity(batch.len());
+    let mut submitted_at = Vec::with_capacity(batch.len());
+    let mut durations = Vec::with_capacity(batch.len());
+    let mut correct = Vec::with_capacity(batch.len());
+    for s in batch {
+        ids.push(s.id);
+        answers.push(array_literal(s.answers));
+        predictions.push(s.prediction);
+        submitted_at.push(s.submitted_at);
+        durations.push(s.duration_ms);
+        correct.push(s.correct);
+    }
+    // Answers travel as array literals: `unnest` would flatten a two-dimensional array.
+    sqlx::query_as!(
+        SubmittedRow,
+        r#"UPDATE attempts a SET state = 'submitted', answers = v.answers::smallint[],
+                  prediction = v.prediction, submitted_at = v.submitted_at,
+                  duration_ms = v.duration_ms, correct = v.correct,
+                  total = cardinality(a.paper_revisions)
+           FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::timestamptz[], $5::int4[], $6::int2[])
+                AS v(id, answers, prediction, submitted_at, duration_ms, correct)
+           WHERE a.id = v.id AND a.state = 'in_progress'
+           RETURNING a.id, a.round_id, a.member_id, a.number, a.state, a.started_at, a.deadline,
+                     a.paper_revisions, a.paper_option_order, a.answers, a.prediction,
+                     a.submitted_at, a.duration_ms, a.correct, a.total,
+                     (SELECT unit_id FROM accounts WHERE accounts.id = a.member_id) AS unit_id"#,
+        &ids,
+        &answers,
+        &predictions,
+        &submitted_at,
+        &durations,
+        &correct
+    )
+    .fetch_all(pool)
+    .await
+    .context("submitting a batch of attempts")
+}
+
+/// `{1,0,4}`: PostgreSQL's text form of a `smallint[]`.
+fn array_literal(values: &[i16]) -> String {
+    let mut out = String::with_capacity(2 + values.len() * 3);
+    out.push('{');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&v.to_string());
+    }
+    out.push('}');
+    out
 }
 
 /// Closes attempts whose time ran out (deadline + grace before `now`) with their autosaved

@@ -751,3 +751,76 @@ async fn members_list_their_own_attempts_newest_first_with_results() {
     )
     .await;
 }
+
+/// The closing rush: submissions arriving together are written in batches (one UPDATE for
+/// many attempts). Each member must still get their own grade, stored as answered, and two
+/// copies of one submission sent at once must answer the same result.
+#[tokio::test]
+async fn submissions_arriving_together_each_get_their_own_grade() {
+    let app = spawn_app().await;
+    let world = open_round(&app, 10, |_| {}).await;
+    let key = answer_key(&app, &world).await;
+    let mut takers = Vec::new();
+    for i in 0..24_usize {
+        let token = app.member_token(&format!("09130000{i:02}")).await;
+        let attempt = app
+            .expect(201, Method::POST, &start_path(&world), Some(&token), None)
+            .await;
+        // Member i answers i % 5 of the 4 questions right and leaves the rest blank.
+        let right = i % 5;
+        let answers: Vec<Value> = attempt["questions"]
+            .as_array()
+            .expect("questions")
+            .iter()
+            .take(right)
+            .map(|q| json!({"question_id": q["id"], "option_ids": key[q["id"].as_str().expect("id")]}))
+            .collect();
+        let id = attempt["id"].as_str().expect("id").to_owned();
+        let body = json!({"answers": answers, "prediction": 1000 + i});
+        takers.push((token, id, body, right.min(4)));
+    }
+    // Every member at once, and the first one twice.
+    let mut sends: Vec<_> = takers
+        .iter()
+        .map(|(token, id, body, _)| post_submit(&app, token, id, body))
+        .collect();
+    sends.push(post_submit(&app, &takers[0].0, &takers[0].1, &takers[0].2));
+    let mut results = Vec::new();
+    for response in futures_util::future::join_all(sends).await {
+        assert_eq!(response.status().as_u16(), 200);
+        results.push(response.json::<Value>().await.expect("JSON"));
+    }
+    assert_eq!(
+        results[0], results[24],
+        "both copies answer the one submission"
+    );
+    for ((_, id, _, right), result) in takers.iter().zip(&results) {
+        assert_eq!(result["id"], json!(id), "{result}");
+        assert_eq!(result["state"], "submitted", "{result}");
+        assert_eq!(result["correct"], json!(right), "{result}");
+        assert_eq!(result["total"], 4, "{result}");
+    }
+    let stored: Vec<(String, i16, i64)> = sqlx::query_as(
+        "SELECT id::text, correct, prediction FROM attempts WHERE state = 'submitted' ORDER BY prediction",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("stored");
+    let expected: Vec<(String, i16, i64)> = takers
+        .iter()
+        .enumerate()
+        .map(|(i, (_, id, _, right))| {
+            (
+                id.clone(),
+                i16::try_from(*right).expect("small"),
+                1000 + i64::try_from(i).expect("small"),
+            )
+        })
+        .collect();
+    assert_eq!(stored, expected);
+}
+
+async fn post_submit(app: &TestApp, token: &str, id: &str, body: &Value) -> reqwest::Response {
+    let path = format!("/api/v1/attempts/{id}/submit");
+    app.send(Method::POST, &path, Some(token), Some(body)).await
+}
