@@ -73,10 +73,10 @@ impl Application {
             .context("reading the admin address")?;
 
         let jwt = Arc::new(JwtKeys::new(&settings.jwt_secret));
-        let submits = taking::batch::SubmitBatcher::spawn(db.clone());
+        let writes = taking::batch::Writes::spawn(&db);
         let state = web::Data::new(AppState {
             db,
-            submits,
+            writes,
             postgres: Arc::new(db::Outage::new(&settings.database)?),
             rate_limiter: RateLimiter::new(redis.clone()),
             redis,

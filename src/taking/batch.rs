@@ -1,16 +1,18 @@
-//! Submissions that arrive together are written together: the closing minutes of a round
-//! bring thousands of submissions a second, and PostgreSQL spends most of a one-row UPDATE
-//! on the statement and its commit, not on the row. A writer task takes whatever
-//! submissions are waiting (up to [`MAX_BATCH`]) and ends them all with one UPDATE, so one
-//! commit (one WAL flush) covers the batch; each member is answered only after that commit,
-//! as before. Nothing waits to fill a batch: a lone submission is written at once, and
-//! batches grow only while [`IN_FLIGHT`] earlier ones are still being written.
+//! Starts and submissions that arrive together are written together: the minutes after a
+//! round opens and before it closes bring thousands of them a second, and PostgreSQL spends
+//! most of a one-row INSERT or UPDATE on the statement and its commit, not on the row. A
+//! writer task takes whatever is waiting (up to [`MAX_BATCH`]) and writes it all with one
+//! statement, so one commit (one WAL flush) covers the batch; each member is answered only
+//! after that commit, as before. Nothing waits to fill a batch: a lone request is written
+//! at once, and batches grow only while [`IN_FLIGHT`] earlier ones are still being written.
 //!
-//! When a batch's statement fails (PostgreSQL away, say), each of its submissions is
-//! written again on its own by its request, which then answers its own error; one that
-//! the failed batch did commit is found ended and answered from what was stored.
+//! When a batch's statement fails (PostgreSQL away, a deadlock between two batches), each
+//! of its requests is written again on its own by its handler, which then answers its own
+//! error. A submission the failed batch did commit is then found ended and answered from
+//! what was stored; a start finds the attempt in progress and answers it.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -18,66 +20,68 @@ use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::taking::store::{self, Submission, SubmittedRow};
+use crate::taking::store::{self, AttemptRow, NewAttempt, Submission, SubmittedRow};
 
-/// Submissions in one statement at most.
+/// Requests in one statement at most.
 pub const MAX_BATCH: usize = 64;
-/// Batches being written at once: the rest of the pool stays free for starts and reads.
+/// Batches of one kind being written at once: the rest of the pool stays free for the
+/// other statements.
 pub const IN_FLIGHT: usize = 4;
 
-/// [`Submission`] owned, to cross to the writer task.
-struct Job {
-    id: Uuid,
-    answers: Vec<i16>,
-    prediction: i64,
-    submitted_at: DateTime<Utc>,
-    duration_ms: i32,
-    correct: i16,
-    /// `Err(())`: the batch failed; the request writes its submission alone.
-    reply: oneshot::Sender<Result<Option<SubmittedRow>, ()>>,
+/// A job and where its result goes; `Err(())` when its batch failed.
+type Queued<J, R> = (J, oneshot::Sender<Result<R, ()>>);
+
+/// Hands jobs to a writer task that writes them in batches; cheap to clone.
+pub struct Batcher<J, R> {
+    jobs: mpsc::Sender<Queued<J, R>>,
 }
 
-/// The handle requests submit through; cheap to clone.
-#[derive(Clone, Debug)]
-pub struct SubmitBatcher {
-    jobs: mpsc::Sender<Job>,
+impl<J, R> Clone for Batcher<J, R> {
+    fn clone(&self) -> Self {
+        Self {
+            jobs: self.jobs.clone(),
+        }
+    }
 }
 
-impl SubmitBatcher {
+impl<J, R> std::fmt::Debug for Batcher<J, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher").finish_non_exhaustive()
+    }
+}
+
+impl<J: Send + 'static, R: Send + 'static> Batcher<J, R> {
     /// Starts the writer task on the current runtime; it ends when every handle is gone.
-    pub fn spawn(pool: PgPool) -> Self {
+    /// `write` answers one result per job, in the jobs' order.
+    fn spawn<F, Fut>(what: &'static str, write: F) -> Self
+    where
+        F: Fn(Vec<J>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<Vec<R>>> + Send + 'static,
+    {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * IN_FLIGHT * 4);
-        tokio::spawn(write_batches(pool, queue));
+        tokio::spawn(write_batches(what, Arc::new(write), queue));
         Self { jobs }
     }
 
-    /// Ends the attempt with its result, as [`store::submit`] does, in the next batch.
-    pub async fn submit(
-        &self,
-        pool: &PgPool,
-        s: &Submission<'_>,
-    ) -> anyhow::Result<Option<SubmittedRow>> {
+    /// The job's result from its batch; `None` when the batch failed or the writer is gone
+    /// (the server is stopping): the caller then writes it alone.
+    async fn run(&self, job: J) -> Option<R> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            id: s.id,
-            answers: s.answers.to_vec(),
-            prediction: s.prediction,
-            submitted_at: s.submitted_at,
-            duration_ms: s.duration_ms,
-            correct: s.correct,
-            reply,
-        };
-        if self.jobs.send(job).await.is_ok()
-            && let Ok(Ok(written)) = answer.await
-        {
-            return Ok(written);
-        }
-        // The batch failed, or the writer is gone (the server is stopping): alone.
-        store::submit(pool, s).await
+        self.jobs.send((job, reply)).await.ok()?;
+        answer.await.ok()?.ok()
     }
 }
 
-async fn write_batches(pool: PgPool, mut queue: mpsc::Receiver<Job>) {
+async fn write_batches<J, R, F, Fut>(
+    what: &'static str,
+    write: Arc<F>,
+    mut queue: mpsc::Receiver<Queued<J, R>>,
+) where
+    J: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Vec<J>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<Vec<R>>> + Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
@@ -86,23 +90,130 @@ async fn write_batches(pool: PgPool, mut queue: mpsc::Receiver<Job>) {
         let Some(first) = queue.recv().await else {
             return;
         };
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => jobs.push(job),
+                Ok(queued) => batch.push(queued),
                 Err(_) => break,
             }
         }
-        let pool = pool.clone();
+        let write = Arc::clone(&write);
         tokio::spawn(async move {
-            write(&pool, jobs).await;
+            let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().unzip();
+            let count = jobs.len();
+            match write(jobs).await {
+                Ok(results) if results.len() == count => {
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        // A request that stopped waiting (its client left) needs no answer.
+                        let _ = reply.send(Ok(result));
+                    }
+                }
+                outcome => {
+                    let error = match outcome {
+                        Ok(results) => format!("{} results for {count} requests", results.len()),
+                        Err(e) => format!("{e:#}"),
+                    };
+                    tracing::warn!(
+                        error,
+                        count,
+                        "a batch of {what} failed; each is written alone"
+                    );
+                    for reply in replies {
+                        let _ = reply.send(Err(()));
+                    }
+                }
+            }
             drop(slot);
         });
     }
 }
 
-async fn write(pool: &PgPool, jobs: Vec<Job>) {
-    let batch: Vec<Submission<'_>> = jobs
+/// [`Submission`] owned, to cross to the writer task.
+pub struct SubmitJob {
+    id: Uuid,
+    answers: Vec<i16>,
+    prediction: i64,
+    submitted_at: DateTime<Utc>,
+    duration_ms: i32,
+    correct: i16,
+}
+
+/// [`NewAttempt`] owned, to cross to the writer task.
+pub struct StartJob {
+    id: Uuid,
+    round_id: Uuid,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+    paper_revisions: Vec<Uuid>,
+    paper_option_order: Vec<i32>,
+}
+
+/// The two batchers of taking a round.
+#[derive(Clone, Debug)]
+pub struct Writes {
+    submits: Batcher<SubmitJob, Option<SubmittedRow>>,
+    starts: Batcher<StartJob, Option<AttemptRow>>,
+}
+
+impl Writes {
+    /// Starts both writer tasks on the current runtime.
+    pub fn spawn(pool: &PgPool) -> Self {
+        let for_submits = pool.clone();
+        let for_starts = pool.clone();
+        Self {
+            submits: Batcher::spawn("submissions", move |jobs| {
+                write_submissions(for_submits.clone(), jobs)
+            }),
+            starts: Batcher::spawn("starts", move |jobs| write_starts(for_starts.clone(), jobs)),
+        }
+    }
+
+    /// Ends the attempt with its result, as [`store::submit`] does, in the next batch.
+    pub async fn submit(
+        &self,
+        pool: &PgPool,
+        s: &Submission<'_>,
+    ) -> anyhow::Result<Option<SubmittedRow>> {
+        let job = SubmitJob {
+            id: s.id,
+            answers: s.answers.to_vec(),
+            prediction: s.prediction,
+            submitted_at: s.submitted_at,
+            duration_ms: s.duration_ms,
+            correct: s.correct,
+        };
+        match self.submits.run(job).await {
+            Some(written) => Ok(written),
+            None => store::submit(pool, s).await,
+        }
+    }
+
+    /// Inserts the attempt, as [`store::insert`] does, in the next batch.
+    pub async fn start(
+        &self,
+        pool: &PgPool,
+        new: &NewAttempt<'_>,
+    ) -> anyhow::Result<Option<AttemptRow>> {
+        let job = StartJob {
+            id: new.id,
+            round_id: new.round_id,
+            member_id: new.member_id,
+            now: new.now,
+            paper_revisions: new.paper_revisions.to_vec(),
+            paper_option_order: new.paper_option_order.to_vec(),
+        };
+        match self.starts.run(job).await {
+            Some(inserted) => Ok(inserted),
+            None => store::insert(pool, new).await,
+        }
+    }
+}
+
+async fn write_submissions(
+    pool: PgPool,
+    jobs: Vec<SubmitJob>,
+) -> anyhow::Result<Vec<Option<SubmittedRow>>> {
+    let mut batch: Vec<Submission<'_>> = jobs
         .iter()
         .map(|j| Submission {
             id: j.id,
@@ -113,25 +224,31 @@ async fn write(pool: &PgPool, jobs: Vec<Job>) {
             correct: j.correct,
         })
         .collect();
-    let written = store::submit_many(pool, &batch).await;
-    drop(batch);
-    match written {
-        Ok(rows) => {
-            let by_id: HashMap<Uuid, SubmittedRow> = rows.into_iter().map(|r| (r.id, r)).collect();
-            for job in jobs {
-                // A request that stopped waiting (its client left) needs no answer.
-                let _ = job.reply.send(Ok(by_id.get(&job.id).cloned()));
-            }
-        }
-        Err(e) => {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                submissions = jobs.len(),
-                "a batch of submissions failed; each is written alone"
-            );
-            for job in jobs {
-                let _ = job.reply.send(Err(()));
-            }
-        }
-    }
+    // Rows are locked in one order by every batch, so two batches cannot deadlock.
+    batch.sort_by_key(|s| s.id);
+    let rows = store::submit_many(&pool, &batch).await?;
+    let by_id: HashMap<Uuid, SubmittedRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(jobs.iter().map(|j| by_id.get(&j.id).cloned()).collect())
+}
+
+async fn write_starts(
+    pool: PgPool,
+    jobs: Vec<StartJob>,
+) -> anyhow::Result<Vec<Option<AttemptRow>>> {
+    let mut batch: Vec<NewAttempt<'_>> = jobs
+        .iter()
+        .map(|j| NewAttempt {
+            id: j.id,
+            round_id: j.round_id,
+            member_id: j.member_id,
+            now: j.now,
+            paper_revisions: &j.paper_revisions,
+            paper_option_order: &j.paper_option_order,
+        })
+        .collect();
+    // Members' index entries are taken in one order by every batch (no deadlock).
+    batch.sort_by_key(|n| (n.round_id, n.member_id));
+    let rows = store::insert_many(&pool, &batch).await?;
+    let mut by_id: HashMap<Uuid, AttemptRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(jobs.iter().map(|j| by_id.remove(&j.id)).collect())
 }

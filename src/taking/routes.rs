@@ -345,18 +345,20 @@ pub async fn start_attempt(
     let (revisions, orders) = draw_paper(&state, &round).await?;
     // Two passes at most: the second after closing an attempt whose time ran out.
     for _ in 0..2 {
-        let inserted = store::insert(
-            &state.db,
-            &NewAttempt {
-                id: Uuid::now_v7(),
-                round_id: round.id,
-                member_id: user.id,
-                now,
-                paper_revisions: &revisions,
-                paper_option_order: &orders,
-            },
-        )
-        .await?;
+        let inserted = state
+            .writes
+            .start(
+                &state.db,
+                &NewAttempt {
+                    id: Uuid::now_v7(),
+                    round_id: round.id,
+                    member_id: user.id,
+                    now,
+                    paper_revisions: &revisions,
+                    paper_option_order: &orders,
+                },
+            )
+            .await?;
         if let Some(row) = inserted {
             return respond_with(&state, &row, &round, actix_web::http::StatusCode::CREATED).await;
         }
@@ -599,7 +601,7 @@ pub async fn submit_attempt(
     // Submitted in the grace period: the time counted stops at the deadline.
     let ended = now.min(row.deadline);
     let stored = state
-        .submits
+        .writes
         .submit(
             &state.db,
             &Submission {

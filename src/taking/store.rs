@@ -68,6 +68,62 @@ pub async fn insert(pool: &PgPool, new: &NewAttempt<'_>) -> anyhow::Result<Optio
     .context("starting an attempt")
 }
 
+/// [`insert`] for many starts in one statement (and one commit): what the start batcher
+/// writes. Answers the attempts it inserted; a start refused (the round not open, no
+/// attempts left, one already in progress) is absent. Two starts of one member in one
+/// batch insert one attempt: the other meets the unique indexes and is skipped.
+pub async fn insert_many(
+    pool: &PgPool,
+    batch: &[NewAttempt<'_>],
+) -> anyhow::Result<Vec<AttemptRow>> {
+    let mut ids = Vec::with_capacity(batch.len());
+    let mut rounds = Vec::with_capacity(batch.len());
+    let mut members = Vec::with_capacity(batch.len());
+    let mut nows = Vec::with_capacity(batch.len());
+    let mut revisions = Vec::with_capacity(batch.len());
+    let mut orders = Vec::with_capacity(batch.len());
+    for new in batch {
+        ids.push(new.id);
+        rounds.push(new.round_id);
+        members.push(new.member_id);
+        nows.push(new.now);
+        revisions.push(array_literal(new.paper_revisions));
+        orders.push(array_literal(new.paper_option_order));
+    }
+    // The papers travel as array literals: `unnest` would flatten two-dimensional arrays.
+    sqlx::query_as!(
+        AttemptRow,
+        r#"INSERT INTO attempts (id, round_id, member_id, number, started_at, deadline,
+                                 paper_revisions, paper_option_order, answers)
+           SELECT v.id, r.id, v.member_id, used.n + 1, v.now,
+                  least(v.now + make_interval(secs => r.time_limit_seconds), r.closes_at),
+                  v.revisions::uuid[], v.orders::int4[],
+                  array_fill(0::smallint, ARRAY[cardinality(v.revisions::uuid[])])
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[])
+                    WITH ORDINALITY AS v(id, round_id, member_id, now, revisions, orders, position)
+           JOIN rounds r ON r.id = v.round_id
+           CROSS JOIN LATERAL (
+               SELECT coalesce(max(a.number), 0) AS n FROM attempts a
+               WHERE a.round_id = v.round_id AND a.member_id = v.member_id
+           ) used
+           WHERE r.opens_at <= v.now AND r.closes_at > v.now AND r.finalized_at IS NULL
+             AND used.n < r.max_attempts
+           ORDER BY v.position
+           ON CONFLICT DO NOTHING
+           RETURNING id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
+                     paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total"#,
+        &ids,
+        &rounds,
+        &members,
+        &nows,
+        &revisions,
+        &orders
+    )
+    .fetch_all(pool)
+    .await
+    .context("starting a batch of attempts")
+}
+
 /// The member's attempts at the round, newest first.
 pub async fn of_member(
     pool: &PgPool,
@@ -251,15 +307,18 @@ pub async fn submit_many(
     .context("submitting a batch of attempts")
 }
 
-/// `{1,0,4}`: PostgreSQL's text form of a `smallint[]`.
-fn array_literal(values: &[i16]) -> String {
-    let mut out = String::with_capacity(2 + values.len() * 3);
+/// `{1,0,4}`: PostgreSQL's text form of a one-dimensional array of numbers or UUIDs
+/// (neither needs quoting).
+fn array_literal<T: std::fmt::Display>(values: &[T]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(2 + values.len() * 8);
     out.push('{');
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&v.to_string());
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{v}");
     }
     out.push('}');
     out

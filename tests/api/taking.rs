@@ -824,3 +824,63 @@ async fn post_submit(app: &TestApp, token: &str, id: &str, body: &Value) -> reqw
     let path = format!("/api/v1/attempts/{id}/submit");
     app.send(Method::POST, &path, Some(token), Some(body)).await
 }
+
+/// The opening burst: starts arriving together are inserted in batches (one INSERT for
+/// many members). Each member must get an attempt of their own, numbered 1, and a member
+/// who taps twice at once still gets one attempt.
+#[tokio::test]
+async fn starts_arriving_together_each_get_an_attempt_of_their_own() {
+    let app = spawn_app().await;
+    let world = open_round(&app, 10, |_| {}).await;
+    let mut tokens = Vec::new();
+    for i in 0..24_usize {
+        tokens.push(app.member_token(&format!("09140000{i:02}")).await);
+    }
+    let path = start_path(&world);
+    let mut starts: Vec<_> = tokens
+        .iter()
+        .map(|token| app.send(Method::POST, &path, Some(token), None))
+        .collect();
+    starts.push(app.send(Method::POST, &path, Some(&tokens[0]), None));
+    let mut papers = Vec::new();
+    for response in futures_util::future::join_all(starts).await {
+        let status = response.status().as_u16();
+        assert!(status == 201 || status == 200, "{status}");
+        papers.push(response.json::<Value>().await.expect("JSON"));
+    }
+    assert_eq!(
+        papers[0]["id"], papers[24]["id"],
+        "one attempt for the double tap"
+    );
+    let mut ids: Vec<String> = papers[..24]
+        .iter()
+        .map(|p| {
+            assert_eq!(p["state"], "in_progress", "{p}");
+            assert_eq!(p["number"], 1, "{p}");
+            assert_eq!(p["questions"].as_array().map(Vec::len), Some(4), "{p}");
+            p["id"].as_str().expect("id").to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 24, "an attempt of their own for each member");
+    // Each member reads back their own attempt, and no one else's.
+    for (i, token) in tokens.iter().enumerate() {
+        let own = papers[i]["id"].as_str().expect("id");
+        stored_attempt(&app, own, token).await;
+        let other = papers[(i + 1) % 24]["id"].as_str().expect("id");
+        app.expect(
+            404,
+            Method::GET,
+            &format!("/api/v1/attempts/{other}"),
+            Some(token),
+            None,
+        )
+        .await;
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 24);
+}
