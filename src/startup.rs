@@ -73,7 +73,8 @@ impl Application {
             .context("reading the admin address")?;
 
         let jwt = Arc::new(JwtKeys::new(&settings.jwt_secret));
-        let writes = taking::batch::Writes::spawn(&db);
+        let grace_ms = i64::try_from(settings.submit_grace.as_millis()).unwrap_or(i64::MAX);
+        let writes = taking::batch::Writes::spawn(&db, grace_ms);
         let state = web::Data::new(AppState {
             db,
             writes,
@@ -87,7 +88,7 @@ impl Application {
             caches: Caches::default(),
             leaderboards: Leaderboards::default(),
             unit_rankings: Default::default(),
-            grace_ms: i64::try_from(settings.submit_grace.as_millis()).unwrap_or(i64::MAX),
+            grace_ms,
         });
         let sweeper = taking::sweeper::spawn(state.clone().into_inner(), settings.sweep_interval);
         let jwt = web::Data::from(jwt);

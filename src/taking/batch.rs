@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::taking::store::{self, AttemptRow, NewAttempt, Submission, SubmittedRow};
+use crate::taking::store::{self, AttemptRow, NewAttempt, Save, Submission, SubmittedRow};
 
 /// Requests in one statement at most.
 pub const MAX_BATCH: usize = 64;
@@ -148,19 +148,31 @@ pub struct StartJob {
     paper_option_order: Vec<i32>,
 }
 
-/// The two batchers of taking a round.
+/// An autosave, owned, to cross to the writer task.
+pub struct SaveJob {
+    id: Uuid,
+    answers: Vec<i16>,
+    now: DateTime<Utc>,
+}
+
+/// The batchers of taking a round.
 #[derive(Clone, Debug)]
 pub struct Writes {
     submits: Batcher<SubmitJob, Option<SubmittedRow>>,
     starts: Batcher<StartJob, Option<AttemptRow>>,
+    saves: Batcher<SaveJob, bool>,
 }
 
 impl Writes {
-    /// Starts both writer tasks on the current runtime.
-    pub fn spawn(pool: &PgPool) -> Self {
+    /// Starts the writer tasks on the current runtime.
+    pub fn spawn(pool: &PgPool, grace_ms: i64) -> Self {
         let for_submits = pool.clone();
         let for_starts = pool.clone();
+        let for_saves = pool.clone();
         Self {
+            saves: Batcher::spawn("autosaves", move |jobs| {
+                write_saves(for_saves.clone(), jobs, grace_ms)
+            }),
             submits: Batcher::spawn("submissions", move |jobs| {
                 write_submissions(for_submits.clone(), jobs)
             }),
@@ -185,6 +197,26 @@ impl Writes {
         match self.submits.run(job).await {
             Some(written) => Ok(written),
             None => store::submit(pool, s).await,
+        }
+    }
+
+    /// Saves the answers, as [`store::save_answers`] does, in the next batch.
+    pub async fn save(
+        &self,
+        pool: &PgPool,
+        id: Uuid,
+        answers: &[i16],
+        now: DateTime<Utc>,
+        grace_ms: i64,
+    ) -> anyhow::Result<bool> {
+        let job = SaveJob {
+            id,
+            answers: answers.to_vec(),
+            now,
+        };
+        match self.saves.run(job).await {
+            Some(saved) => Ok(saved),
+            None => store::save_answers(pool, id, answers, now, grace_ms).await,
         }
     }
 
@@ -251,4 +283,27 @@ async fn write_starts(
     let rows = store::insert_many(&pool, &batch).await?;
     let mut by_id: HashMap<Uuid, AttemptRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(jobs.iter().map(|j| by_id.remove(&j.id)).collect())
+}
+
+async fn write_saves(pool: PgPool, jobs: Vec<SaveJob>, grace_ms: i64) -> anyhow::Result<Vec<bool>> {
+    // Two saves of one attempt in a batch: the later one (the member's latest answers) is
+    // written, and both are answered by its outcome.
+    let mut latest: HashMap<Uuid, &SaveJob> = HashMap::with_capacity(jobs.len());
+    for job in &jobs {
+        latest.insert(job.id, job);
+    }
+    let mut batch: Vec<Save<'_>> = latest
+        .values()
+        .map(|j| Save {
+            id: j.id,
+            answers: &j.answers,
+            now: j.now,
+        })
+        .collect();
+    batch.sort_by_key(|s| s.id);
+    let saved: std::collections::HashSet<Uuid> = store::save_many(&pool, &batch, grace_ms)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(jobs.iter().map(|j| saved.contains(&j.id)).collect())
 }

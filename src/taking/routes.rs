@@ -513,7 +513,11 @@ pub async fn save_answers(
         .revisions(&state.db, &row.paper_revisions)
         .await?;
     let merged = merge_answers(&paper, &row.answers, &body.answers)?;
-    if !store::save_answers(&state.db, row.id, &merged, Utc::now(), state.grace_ms).await? {
+    if !state
+        .writes
+        .save(&state.db, row.id, &merged, Utc::now(), state.grace_ms)
+        .await?
+    {
         return Err(attempt_expired());
     }
     Ok(HttpResponse::NoContent().finish())

@@ -182,6 +182,40 @@ pub async fn save_answers(
     Ok(done.rows_affected() == 1)
 }
 
+/// An autosave: [`save_answers`]'s arguments.
+pub struct Save<'a> {
+    pub id: Uuid,
+    pub answers: &'a [i16],
+    pub now: DateTime<Utc>,
+}
+
+/// [`save_answers`] for many attempts in one statement (and one commit): what the autosave
+/// batcher writes. Answers the ids it saved. Each attempt must appear once: with two
+/// saves of one attempt, PostgreSQL would apply either.
+pub async fn save_many(
+    pool: &PgPool,
+    batch: &[Save<'_>],
+    grace_ms: i64,
+) -> anyhow::Result<Vec<Uuid>> {
+    let ids: Vec<Uuid> = batch.iter().map(|s| s.id).collect();
+    let answers: Vec<String> = batch.iter().map(|s| array_literal(s.answers)).collect();
+    let nows: Vec<DateTime<Utc>> = batch.iter().map(|s| s.now).collect();
+    sqlx::query_scalar!(
+        r#"UPDATE attempts a SET answers = v.answers::smallint[], answers_saved_at = v.now
+           FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, answers, now)
+           WHERE a.id = v.id AND a.state = 'in_progress'
+             AND a.deadline + make_interval(secs => $4::float8 / 1000) >= v.now
+           RETURNING a.id"#,
+        &ids,
+        &answers,
+        &nows,
+        grace_ms as f64
+    )
+    .fetch_all(pool)
+    .await
+    .context("saving a batch of answers")
+}
+
 pub struct Submission<'a> {
     pub id: Uuid,
     pub answers: &'a [i16],

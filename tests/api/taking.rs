@@ -782,9 +782,14 @@ async fn submissions_arriving_together_each_get_their_own_grade() {
     // Every member at once, and the first one twice.
     let mut sends: Vec<_> = takers
         .iter()
-        .map(|(token, id, body, _)| post_submit(&app, token, id, body))
+        .map(|(token, id, body, _)| {
+            let path = format!("/api/v1/attempts/{id}/submit");
+            send_owned(&app, Method::POST, path, token, body.clone())
+        })
         .collect();
-    sends.push(post_submit(&app, &takers[0].0, &takers[0].1, &takers[0].2));
+    let (token, id, body, _) = &takers[0];
+    let path = format!("/api/v1/attempts/{id}/submit");
+    sends.push(send_owned(&app, Method::POST, path, token, body.clone()));
     let mut results = Vec::new();
     for response in futures_util::future::join_all(sends).await {
         assert_eq!(response.status().as_u16(), 200);
@@ -820,9 +825,16 @@ async fn submissions_arriving_together_each_get_their_own_grade() {
     assert_eq!(stored, expected);
 }
 
-async fn post_submit(app: &TestApp, token: &str, id: &str, body: &Value) -> reqwest::Response {
-    let path = format!("/api/v1/attempts/{id}/submit");
-    app.send(Method::POST, &path, Some(token), Some(body)).await
+/// [`TestApp::send`] owning its path and body, for requests built in a closure and sent
+/// together.
+async fn send_owned(
+    app: &TestApp,
+    method: Method,
+    path: String,
+    token: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.send(method, &path, Some(token), Some(&body)).await
 }
 
 /// The opening burst: starts arriving together are inserted in batches (one INSERT for
@@ -883,4 +895,39 @@ async fn starts_arriving_together_each_get_an_attempt_of_their_own() {
         .await
         .expect("count");
     assert_eq!(stored, 24);
+}
+
+/// Autosaves arriving together are written in batches too: each attempt keeps its own
+/// member's answers.
+#[tokio::test]
+async fn autosaves_arriving_together_each_keep_their_own_answers() {
+    let app = spawn_app().await;
+    let world = open_round(&app, 10, |_| {}).await;
+    let mut takers = Vec::new();
+    for i in 0..16_usize {
+        let token = app.member_token(&format!("09150000{i:02}")).await;
+        let attempt = app
+            .expect(201, Method::POST, &start_path(&world), Some(&token), None)
+            .await;
+        // Member i picks option i % (options) of question i % 4.
+        let question = &attempt["questions"][i % 4];
+        let options = question["options"].as_array().expect("options");
+        let answer = json!({"question_id": question["id"], "option_ids": [options[i % options.len()]["id"]]});
+        let id = attempt["id"].as_str().expect("id").to_owned();
+        takers.push((token, id, answer));
+    }
+    let saves: Vec<_> = takers
+        .iter()
+        .map(|(token, id, answer)| {
+            let path = format!("/api/v1/attempts/{id}/answers");
+            send_owned(&app, Method::PUT, path, token, json!({"answers": [answer]}))
+        })
+        .collect();
+    for response in futures_util::future::join_all(saves).await {
+        assert_eq!(response.status().as_u16(), 204);
+    }
+    for (token, id, answer) in &takers {
+        let stored = stored_attempt(&app, id, token).await;
+        assert_eq!(stored["answers"], json!([answer]), "{stored}");
+    }
 }
