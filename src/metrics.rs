@@ -27,6 +27,8 @@ pub struct Metrics {
     pool_connections: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
+    /// Rows per statement written by the batchers of `taking::batch`, by kind.
+    pub write_batch_size: HistogramVec,
 }
 
 impl Metrics {
@@ -64,8 +66,18 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
+        let write_batch_size = HistogramVec::new(
+            HistogramOpts::new(
+                "write_batch_size",
+                "Starts, autosaves or submissions written by one statement and one commit",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+            &["kind"],
+        )?;
         registry.register(Box::new(pool_max.clone()))?;
+        registry.register(Box::new(write_batch_size.clone()))?;
         Ok(Self {
+            write_batch_size,
             registry,
             requests,
             latency,

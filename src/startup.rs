@@ -74,7 +74,8 @@ impl Application {
 
         let jwt = Arc::new(JwtKeys::new(&settings.jwt_secret));
         let grace_ms = i64::try_from(settings.submit_grace.as_millis()).unwrap_or(i64::MAX);
-        let writes = taking::batch::Writes::spawn(&db, grace_ms);
+        let metrics = web::Data::new(Metrics::new()?);
+        let writes = taking::batch::Writes::spawn(&db, grace_ms, &metrics.write_batch_size);
         let state = web::Data::new(AppState {
             db,
             writes,
@@ -92,7 +93,6 @@ impl Application {
         });
         let sweeper = taking::sweeper::spawn(state.clone().into_inner(), settings.sweep_interval);
         let jwt = web::Data::from(jwt);
-        let metrics = web::Data::new(Metrics::new()?);
         let request_timeout = web::Data::new(RequestTimeout(settings.request_timeout));
         let openapi = ApiDoc::openapi();
 

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use prometheus::{Histogram, HistogramVec};
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
@@ -53,13 +54,14 @@ impl<J, R> std::fmt::Debug for Batcher<J, R> {
 impl<J: Send + 'static, R: Send + 'static> Batcher<J, R> {
     /// Starts the writer task on the current runtime; it ends when every handle is gone.
     /// `write` answers one result per job, in the jobs' order.
-    fn spawn<F, Fut>(what: &'static str, write: F) -> Self
+    fn spawn<F, Fut>(what: &'static str, sizes: &HistogramVec, write: F) -> Self
     where
         F: Fn(Vec<J>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<Vec<R>>> + Send + 'static,
     {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * IN_FLIGHT * 4);
-        tokio::spawn(write_batches(what, Arc::new(write), queue));
+        let sizes = sizes.with_label_values(&[what]);
+        tokio::spawn(write_batches(what, sizes, Arc::new(write), queue));
         Self { jobs }
     }
 
@@ -74,6 +76,7 @@ impl<J: Send + 'static, R: Send + 'static> Batcher<J, R> {
 
 async fn write_batches<J, R, F, Fut>(
     what: &'static str,
+    sizes: Histogram,
     write: Arc<F>,
     mut queue: mpsc::Receiver<Queued<J, R>>,
 ) where
@@ -97,6 +100,8 @@ async fn write_batches<J, R, F, Fut>(
                 Err(_) => break,
             }
         }
+        #[allow(clippy::cast_precision_loss)] // at most MAX_BATCH
+        sizes.observe(batch.len() as f64);
         let write = Arc::clone(&write);
         tokio::spawn(async move {
             let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().unzip();
@@ -164,19 +169,21 @@ pub struct Writes {
 }
 
 impl Writes {
-    /// Starts the writer tasks on the current runtime.
-    pub fn spawn(pool: &PgPool, grace_ms: i64) -> Self {
+    /// Starts the writer tasks on the current runtime; `sizes` counts their batches.
+    pub fn spawn(pool: &PgPool, grace_ms: i64, sizes: &HistogramVec) -> Self {
         let for_submits = pool.clone();
         let for_starts = pool.clone();
         let for_saves = pool.clone();
         Self {
-            saves: Batcher::spawn("autosaves", move |jobs| {
+            saves: Batcher::spawn("autosaves", sizes, move |jobs| {
                 write_saves(for_saves.clone(), jobs, grace_ms)
             }),
-            submits: Batcher::spawn("submissions", move |jobs| {
+            submits: Batcher::spawn("submissions", sizes, move |jobs| {
                 write_submissions(for_submits.clone(), jobs)
             }),
-            starts: Batcher::spawn("starts", move |jobs| write_starts(for_starts.clone(), jobs)),
+            starts: Batcher::spawn("starts", sizes, move |jobs| {
+                write_starts(for_starts.clone(), jobs)
+            }),
         }
     }
 

@@ -823,6 +823,15 @@ async fn submissions_arriving_together_each_get_their_own_grade() {
         })
         .collect();
     assert_eq!(stored, expected);
+
+    // Every submission went through the batcher (the copy too, unless it came after the
+    // first had committed); the metric counts them.
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    let written = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"hoithi_write_batch_size_sum{kind="submissions"} "#))
+        .expect("the batch size metric");
+    assert!(written == "24" || written == "25", "{written}: {metrics}");
 }
 
 /// [`TestApp::send`] owning its path and body, for requests built in a closure and sent
