@@ -1,6 +1,14 @@
 //! Attempts in PostgreSQL. A start is one INSERT whose WHERE clause enforces the round's
 //! window and `max_attempts`, while the unique indexes enforce one attempt in progress and
 //! one number per attempt: whatever the concurrency, the database decides.
+//!
+//! Statements that touch one attempt by id test its state as `(state = 'in_progress') IS
+//! TRUE`, which means the same as `state = 'in_progress'` but lets PostgreSQL use only the
+//! primary key. With the plain form, and statistics read while no attempt was in progress
+//! (before a round's opening burst, say), the planner took the partial index of attempts in
+//! progress for a one-row index and scanned all of it for every submission: the closing
+//! rush fell from 3,600 to 2,100 submissions a second, and to 550 before submissions were
+//! batched.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -169,7 +177,7 @@ pub async fn save_answers(
 ) -> anyhow::Result<bool> {
     let done = sqlx::query!(
         "UPDATE attempts SET answers = $2, answers_saved_at = $3
-         WHERE id = $1 AND state = 'in_progress'
+         WHERE id = $1 AND (state = 'in_progress') IS TRUE
            AND deadline + make_interval(secs => $4::float8 / 1000) >= $3",
         id,
         answers,
@@ -203,7 +211,7 @@ pub async fn save_many(
     sqlx::query_scalar!(
         r#"UPDATE attempts a SET answers = v.answers::smallint[], answers_saved_at = v.now
            FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, answers, now)
-           WHERE a.id = v.id AND a.state = 'in_progress'
+           WHERE a.id = v.id AND (a.state = 'in_progress') IS TRUE
              AND a.deadline + make_interval(secs => $4::float8 / 1000) >= v.now
            RETURNING a.id"#,
         &ids,
@@ -278,7 +286,7 @@ pub async fn submit(pool: &PgPool, s: &Submission<'_>) -> anyhow::Result<Option<
         SubmittedRow,
         r#"UPDATE attempts SET state = 'submitted', answers = $2, prediction = $3,
                   submitted_at = $4, duration_ms = $5, correct = $6, total = cardinality(paper_revisions)
-           WHERE id = $1 AND state = 'in_progress'
+           WHERE id = $1 AND (state = 'in_progress') IS TRUE
            RETURNING id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
                      paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total,
                      (SELECT unit_id FROM accounts WHERE accounts.id = attempts.member_id) AS unit_id"#,
@@ -324,7 +332,7 @@ pub async fn submit_many(
                   total = cardinality(a.paper_revisions)
            FROM unnest($1::uuid[], $2::text[], $3::int8[], $4::timestamptz[], $5::int4[], $6::int2[])
                 AS v(id, answers, prediction, submitted_at, duration_ms, correct)
-           WHERE a.id = v.id AND a.state = 'in_progress'
+           WHERE a.id = v.id AND (a.state = 'in_progress') IS TRUE
            RETURNING a.id, a.round_id, a.member_id, a.number, a.state, a.started_at, a.deadline,
                      a.paper_revisions, a.paper_option_order, a.answers, a.prediction,
                      a.submitted_at, a.duration_ms, a.correct, a.total,
@@ -383,7 +391,7 @@ pub async fn expire_due(
            WHERE a.id IN (
                SELECT id FROM attempts
                WHERE state = 'in_progress'
-                 AND deadline + make_interval(secs => $2::float8 / 1000) < $1
+                 AND deadline < $1::timestamptz - make_interval(secs => $2::float8 / 1000)
                  AND ($3::uuid IS NULL OR id = $3)
                ORDER BY deadline
                LIMIT $4
