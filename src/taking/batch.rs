@@ -223,7 +223,7 @@ impl Writes {
         };
         match self.saves.run(job).await {
             Some(saved) => Ok(saved),
-            None => store::save_answers(pool, id, answers, now, grace_ms).await,
+            None => store::save_answers(pool, &Save { id, answers, now }, grace_ms).await,
         }
     }
 

@@ -44,36 +44,24 @@ pub struct NewAttempt<'a> {
 }
 
 /// Inserts the attempt if the round is open at `now`, the member has attempts left and none
-/// in progress; `None` otherwise (the caller finds out which).
-#[tracing::instrument(skip_all, fields(round_id = %new.round_id))]
+/// in progress; `None` otherwise (the caller finds out which). [`insert_many`] for one.
 pub async fn insert(pool: &PgPool, new: &NewAttempt<'_>) -> anyhow::Result<Option<AttemptRow>> {
-    let answers = vec![0_i16; new.paper_revisions.len()];
-    sqlx::query_as!(
-        AttemptRow,
-        r#"WITH used AS (
-               SELECT coalesce(max(number), 0) AS n FROM attempts WHERE round_id = $2 AND member_id = $3
-           )
-           INSERT INTO attempts (id, round_id, member_id, number, started_at, deadline,
-                                 paper_revisions, paper_option_order, answers)
-           SELECT $1, r.id, $3, used.n + 1, $4::timestamptz,
-                  least($4::timestamptz + make_interval(secs => r.time_limit_seconds), r.closes_at), $5, $6, $7
-           FROM rounds r, used
-           WHERE r.id = $2 AND r.opens_at <= $4 AND r.closes_at > $4 AND r.finalized_at IS NULL
-             AND used.n < r.max_attempts
-           ON CONFLICT DO NOTHING
-           RETURNING id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
-                     paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total"#,
-        new.id,
-        new.round_id,
-        new.member_id,
-        new.now,
-        new.paper_revisions,
-        new.paper_option_order,
-        &answers
-    )
-    .fetch_optional(pool)
-    .await
-    .context("starting an attempt")
+    Ok(insert_many(pool, std::slice::from_ref(new)).await?.pop())
+}
+
+/// Autosave: replaces the answers while the attempt is in progress and its time (with
+/// grace) has not run out. `false` when it no longer is. [`save_many`] for one.
+pub async fn save_answers(pool: &PgPool, save: &Save<'_>, grace_ms: i64) -> anyhow::Result<bool> {
+    Ok(!save_many(pool, std::slice::from_ref(save), grace_ms)
+        .await?
+        .is_empty())
+}
+
+/// Ends the attempt with its result, and reads the member's unit in the same statement (the
+/// leaderboards need it). `None` when it had already ended (a concurrent submit or the
+/// sweeper won): the caller reads back what was stored. [`submit_many`] for one.
+pub async fn submit(pool: &PgPool, s: &Submission<'_>) -> anyhow::Result<Option<SubmittedRow>> {
+    Ok(submit_many(pool, std::slice::from_ref(s)).await?.pop())
 }
 
 /// [`insert`] for many starts in one statement (and one commit): what the start batcher
@@ -166,30 +154,6 @@ pub async fn get(pool: &PgPool, id: Uuid, member_id: Uuid) -> anyhow::Result<Opt
     .with_context(|| format!("loading attempt {id}"))
 }
 
-/// Autosave: replaces the answers while the attempt is in progress and its time (with
-/// grace) has not run out. `false` when it no longer is.
-pub async fn save_answers(
-    pool: &PgPool,
-    id: Uuid,
-    answers: &[i16],
-    now: DateTime<Utc>,
-    grace_ms: i64,
-) -> anyhow::Result<bool> {
-    let done = sqlx::query!(
-        "UPDATE attempts SET answers = $2, answers_saved_at = $3
-         WHERE id = $1 AND (state = 'in_progress') IS TRUE
-           AND deadline + make_interval(secs => $4::float8 / 1000) >= $3",
-        id,
-        answers,
-        now,
-        grace_ms as f64
-    )
-    .execute(pool)
-    .await
-    .context("saving answers")?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// An autosave: [`save_answers`]'s arguments.
 pub struct Save<'a> {
     pub id: Uuid,
@@ -275,31 +239,6 @@ impl SubmittedRow {
         };
         (row, self.unit_id)
     }
-}
-
-/// Ends the attempt with its result, and reads the member's unit in the same statement (the
-/// leaderboards need it; a separate query cost a round trip on every submission). `None`
-/// when it had already ended (a concurrent submit or the sweeper won): the caller reads
-/// back what was stored.
-pub async fn submit(pool: &PgPool, s: &Submission<'_>) -> anyhow::Result<Option<SubmittedRow>> {
-    sqlx::query_as!(
-        SubmittedRow,
-        r#"UPDATE attempts SET state = 'submitted', answers = $2, prediction = $3,
-                  submitted_at = $4, duration_ms = $5, correct = $6, total = cardinality(paper_revisions)
-           WHERE id = $1 AND (state = 'in_progress') IS TRUE
-           RETURNING id, round_id, member_id, number, state, started_at, deadline, paper_revisions,
-                     paper_option_order, answers, prediction, submitted_at, duration_ms, correct, total,
-                     (SELECT unit_id FROM accounts WHERE accounts.id = attempts.member_id) AS unit_id"#,
-        s.id,
-        s.answers,
-        s.prediction,
-        s.submitted_at,
-        s.duration_ms,
-        s.correct
-    )
-    .fetch_optional(pool)
-    .await
-    .context("submitting an attempt")
 }
 
 /// [`submit`] for many attempts in one statement (and one commit): what the submission

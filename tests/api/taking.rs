@@ -940,3 +940,75 @@ async fn autosaves_arriving_together_each_keep_their_own_answers() {
         assert_eq!(stored["answers"], json!([answer]), "{stored}");
     }
 }
+
+/// A batch whose statement fails is written again one request at a time: here PostgreSQL
+/// refuses every statement that starts or ends more than one attempt (a trigger), so each
+/// start and submission that arrived in a batch must still succeed on its own.
+#[tokio::test]
+async fn requests_of_a_failed_batch_are_written_one_by_one() {
+    let app = spawn_app().await;
+    let world = open_round(&app, 10, |_| {}).await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_batches() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF (SELECT count(*) FROM changed) > 1 THEN
+                 RAISE EXCEPTION 'a batch, refused by the test';
+             END IF;
+             RETURN NULL;
+         END $$;
+         CREATE TRIGGER refuse_batched_starts AFTER INSERT ON attempts
+             REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION refuse_batches();
+         CREATE TRIGGER refuse_batched_submits AFTER UPDATE ON attempts
+             REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION refuse_batches();",
+    )
+    .execute(&app.db.pool)
+    .await
+    .expect("the triggers");
+    let mut tokens = Vec::new();
+    for i in 0..24_usize {
+        tokens.push(app.member_token(&format!("09160000{i:02}")).await);
+    }
+    let path = start_path(&world);
+    let starts = tokens
+        .iter()
+        .map(|token| app.send(Method::POST, &path, Some(token), None));
+    let mut ids = Vec::new();
+    for response in futures_util::future::join_all(starts).await {
+        assert_eq!(response.status().as_u16(), 201);
+        let paper: Value = response.json().await.expect("JSON");
+        ids.push(paper["id"].as_str().expect("id").to_owned());
+    }
+    let submits = tokens.iter().zip(&ids).map(|(token, id)| {
+        let path = format!("/api/v1/attempts/{id}/submit");
+        send_owned(&app, Method::POST, path, token, json!({"prediction": 7}))
+    });
+    for response in futures_util::future::join_all(submits).await {
+        assert_eq!(response.status().as_u16(), 200);
+        let result: Value = response.json().await.expect("JSON");
+        assert_eq!(result["state"], "submitted", "{result}");
+    }
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    let batched = |kind: &str| -> f64 {
+        let sum = format!(r#"hoithi_write_batch_size_sum{{kind="{kind}"}} "#);
+        let count = format!(r#"hoithi_write_batch_size_count{{kind="{kind}"}} "#);
+        let read = |prefix: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .and_then(|v| v.parse().ok())
+                .expect("the batch size metric")
+        };
+        read(&sum) / read(&count)
+    };
+    // Without a batch of two or more, this test would not have tested anything.
+    assert!(
+        batched("starts") > 1.0 || batched("submissions") > 1.0,
+        "no batch formed: {metrics}"
+    );
+    let submitted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM attempts WHERE state = 'submitted'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("count");
+    assert_eq!(submitted, 24);
+}
