@@ -1,10 +1,11 @@
-//! Starts and submissions that arrive together are written together: the minutes after a
-//! round opens and before it closes bring thousands of them a second, and PostgreSQL spends
-//! most of a one-row INSERT or UPDATE on the statement and its commit, not on the row. A
-//! writer task takes whatever is waiting (up to [`MAX_BATCH`]) and writes it all with one
-//! statement, so one commit (one WAL flush) covers the batch; each member is answered only
-//! after that commit, as before. Nothing waits to fill a batch: a lone request is written
-//! at once, and batches grow only while [`IN_FLIGHT`] earlier ones are still being written.
+//! Starts, autosaves and submissions that arrive together are written together: the minutes
+//! after a round opens and before it closes bring thousands of them a second, and PostgreSQL
+//! spends most of a one-row INSERT or UPDATE on the statement and its commit, not on the
+//! row. A writer task per kind takes whatever is waiting (up to [`MAX_BATCH`]) and writes it
+//! all with one statement, so one commit (one WAL flush) covers the batch; each member is
+//! answered only after that commit, as before. Nothing waits to fill a batch: a lone request
+//! is written at once, and batches grow only while [`IN_FLIGHT`] earlier ones are still
+//! being written.
 //!
 //! When a batch's statement fails (PostgreSQL away, a deadlock between two batches), each
 //! of its requests is written again on its own by its handler, which then answers its own

@@ -2,7 +2,7 @@
 //! window and `max_attempts`, while the unique indexes enforce one attempt in progress and
 //! one number per attempt: whatever the concurrency, the database decides.
 //!
-//! Statements that touch one attempt by id test its state as `(state = 'in_progress') IS
+//! Statements that find attempts by id test their state as `(state = 'in_progress') IS
 //! TRUE`, which means the same as `state = 'in_progress'` but lets PostgreSQL use only the
 //! primary key. With the plain form, and statistics read while no attempt was in progress
 //! (before a round's opening burst, say), the planner took the partial index of attempts in
