@@ -32,6 +32,6 @@ pub struct AppState {
     pub unit_rankings: crate::judging::units::UnitRankings,
     /// How long past its deadline a submission is still accepted (network latency).
     pub grace_ms: i64,
-    /// Writes starts, and submissions, that arrive together in one statement.
+    /// Writes starts, autosaves and submissions that arrive together in one statement each.
     pub writes: crate::taking::batch::Writes,
 }

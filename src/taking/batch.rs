@@ -161,9 +161,12 @@ pub struct SaveJob {
     now: DateTime<Utc>,
 }
 
-/// The batchers of taking a round.
+/// The batchers of taking a round, and what a request alone is written with.
 #[derive(Clone, Debug)]
 pub struct Writes {
+    pool: PgPool,
+    /// How long past its deadline an attempt still takes answers (`HOITHI_SUBMIT_GRACE_MS`).
+    grace_ms: i64,
     submits: Batcher<SubmitJob, Option<SubmittedRow>>,
     starts: Batcher<StartJob, Option<AttemptRow>>,
     saves: Batcher<SaveJob, bool>,
@@ -176,6 +179,8 @@ impl Writes {
         let for_starts = pool.clone();
         let for_saves = pool.clone();
         Self {
+            pool: pool.clone(),
+            grace_ms,
             saves: Batcher::spawn("autosaves", sizes, move |jobs| {
                 write_saves(for_saves.clone(), jobs, grace_ms)
             }),
@@ -189,11 +194,7 @@ impl Writes {
     }
 
     /// Ends the attempt with its result, as [`store::submit`] does, in the next batch.
-    pub async fn submit(
-        &self,
-        pool: &PgPool,
-        s: &Submission<'_>,
-    ) -> anyhow::Result<Option<SubmittedRow>> {
+    pub async fn submit(&self, s: &Submission<'_>) -> anyhow::Result<Option<SubmittedRow>> {
         let job = SubmitJob {
             id: s.id,
             answers: s.answers.to_vec(),
@@ -204,18 +205,16 @@ impl Writes {
         };
         match self.submits.run(job).await {
             Some(written) => Ok(written),
-            None => store::submit(pool, s).await,
+            None => store::submit(&self.pool, s).await,
         }
     }
 
     /// Saves the answers, as [`store::save_answers`] does, in the next batch.
     pub async fn save(
         &self,
-        pool: &PgPool,
         id: Uuid,
         answers: &[i16],
         now: DateTime<Utc>,
-        grace_ms: i64,
     ) -> anyhow::Result<bool> {
         let job = SaveJob {
             id,
@@ -224,16 +223,14 @@ impl Writes {
         };
         match self.saves.run(job).await {
             Some(saved) => Ok(saved),
-            None => store::save_answers(pool, &Save { id, answers, now }, grace_ms).await,
+            None => {
+                store::save_answers(&self.pool, &Save { id, answers, now }, self.grace_ms).await
+            }
         }
     }
 
     /// Inserts the attempt, as [`store::insert`] does, in the next batch.
-    pub async fn start(
-        &self,
-        pool: &PgPool,
-        new: &NewAttempt<'_>,
-    ) -> anyhow::Result<Option<AttemptRow>> {
+    pub async fn start(&self, new: &NewAttempt<'_>) -> anyhow::Result<Option<AttemptRow>> {
         let job = StartJob {
             id: new.id,
             round_id: new.round_id,
@@ -244,7 +241,7 @@ impl Writes {
         };
         match self.starts.run(job).await {
             Some(inserted) => Ok(inserted),
-            None => store::insert(pool, new).await,
+            None => store::insert(&self.pool, new).await,
         }
     }
 }

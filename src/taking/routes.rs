@@ -347,17 +347,14 @@ pub async fn start_attempt(
     for _ in 0..2 {
         let inserted = state
             .writes
-            .start(
-                &state.db,
-                &NewAttempt {
-                    id: Uuid::now_v7(),
-                    round_id: round.id,
-                    member_id: user.id,
-                    now,
-                    paper_revisions: &revisions,
-                    paper_option_order: &orders,
-                },
-            )
+            .start(&NewAttempt {
+                id: Uuid::now_v7(),
+                round_id: round.id,
+                member_id: user.id,
+                now,
+                paper_revisions: &revisions,
+                paper_option_order: &orders,
+            })
             .await?;
         if let Some(row) = inserted {
             return respond_with(&state, &row, &round, actix_web::http::StatusCode::CREATED).await;
@@ -513,11 +510,7 @@ pub async fn save_answers(
         .revisions(&state.db, &row.paper_revisions)
         .await?;
     let merged = merge_answers(&paper, &row.answers, &body.answers)?;
-    if !state
-        .writes
-        .save(&state.db, row.id, &merged, Utc::now(), state.grace_ms)
-        .await?
-    {
+    if !state.writes.save(row.id, &merged, Utc::now()).await? {
         return Err(attempt_expired());
     }
     Ok(HttpResponse::NoContent().finish())
@@ -606,18 +599,15 @@ pub async fn submit_attempt(
     let ended = now.min(row.deadline);
     let stored = state
         .writes
-        .submit(
-            &state.db,
-            &Submission {
-                id: row.id,
-                answers: &answers,
-                prediction,
-                submitted_at: now,
-                duration_ms: i32::try_from((ended - row.started_at).num_milliseconds().max(0))
-                    .unwrap_or(i32::MAX),
-                correct: i16::try_from(correct).unwrap_or(i16::MAX),
-            },
-        )
+        .submit(&Submission {
+            id: row.id,
+            answers: &answers,
+            prediction,
+            submitted_at: now,
+            duration_ms: i32::try_from((ended - row.started_at).num_milliseconds().max(0))
+                .unwrap_or(i32::MAX),
+            correct: i16::try_from(correct).unwrap_or(i16::MAX),
+        })
         .await?;
     match stored.map(store::SubmittedRow::split) {
         Some((row, unit)) => {
