@@ -733,33 +733,21 @@ async fn entries_a_killed_server_left_off_the_board_are_put_back_when_a_server_s
         submit(&app, &token, &rounds[0], right % 3, &key).await;
     }
     let path = format!("/api/v1/rounds/{}/leaderboard", rounds[0]);
-    let total = |app: &TestApp| {
-        let path = path.clone();
-        let app_url = app.url(&path);
-        let client = app.api.clone();
-        async move {
-            let board: Value = client
-                .get(app_url)
-                .send()
-                .await
-                .expect("GET")
-                .json()
-                .await
-                .expect("JSON");
-            board["total"].as_u64().expect("total")
-        }
+    let total = || async {
+        let board = app.expect(200, Method::GET, &path, None, None).await;
+        board["total"].as_u64().expect("total")
     };
-    assert_eq!(total(&app).await, 3);
+    assert_eq!(total().await, 3);
 
     // As if a server had died between committing an entry and putting it on the board.
     drop_first_entry(&app, &rounds[0]).await;
-    assert_eq!(total(&app).await, 2, "the entry is off the board");
+    assert_eq!(total().await, 2, "the entry is off the board");
 
     // A server starting (the killed one, restarted) compares the boards with PostgreSQL.
     let _restarted = app.sibling();
     let mut seen = 0;
     for _ in 0..50 {
-        seen = total(&app).await;
+        seen = total().await;
         if seen == 3 {
             break;
         }
